@@ -1,0 +1,326 @@
+/*
+ * db.c: connection setup, statement cache, transactions, migrations (db.h).
+ *
+ * Statement cache: open addressing over DB_STMT_CACHE_SLOTS slots keyed by the
+ * SQL text's address (pointer hash, linear probing). Each module's SQL lives in
+ * a static array, so there are a few dozen distinct keys per process and a
+ * lookup is one hash and usually one compare; a prepare happens once per
+ * statement per worker.
+ */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounds.h"
+#include "migrations.h"
+#include "timefmt.h"
+#include "xmalloc.h"
+
+struct stmt_slot {
+    const char *sql;
+    sqlite3_stmt *stmt;
+    int64_t t0;
+};
+
+struct db {
+    sqlite3 *conn;
+    char *path;
+    int64_t lock_wait_ns;
+    struct stmt_slot *last; /* most recent db_stmt(): db_done's usual match */
+    struct stmt_slot slots[DB_STMT_CACHE_SLOTS];
+};
+
+static db_observer_fn observer;
+
+void db_set_observer(db_observer_fn fn)
+{
+    observer = fn;
+}
+
+static void observe(int kind, int64_t ns)
+{
+    if (observer)
+        observer(kind, ns);
+}
+
+int db_fail(struct db *db, int rc, struct error *err, const char *what)
+{
+    const char *msg = db && db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc);
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        error_set(err, ERR_DB_BUSY, "database is busy (%s); retry shortly", what);
+        if (err)
+            err->retry_after_s = 1;
+        return -1;
+    case SQLITE_CONSTRAINT:
+        return error_set(err, ERR_CONFLICT, "%s: %s", what, msg);
+    case SQLITE_FULL:
+        return error_set(err, ERR_UNAVAILABLE, "%s: disk full", what);
+    default:
+        return error_set(err, ERR_INTERNAL, "%s: %s", what, msg);
+    }
+}
+
+int db_exec(struct db *db, const char *sql, struct error *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db->conn, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+            sqlite3_free(msg);
+            return db_fail(db, rc, err, "exec");
+        }
+        error_set(err, ERR_INTERNAL, "sql: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int db_open(const char *path, int flags, struct db **out, struct error *err)
+{
+    struct db *db = xcalloc(1, sizeof(*db));
+    char pragmas[512];
+    int oflags = (flags & DB_OPEN_READONLY) ? SQLITE_OPEN_READONLY
+                                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    *out = NULL;
+    db->path = xstrdup(path);
+    int rc = sqlite3_open_v2(path, &db->conn, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        error_set(err, ERR_INTERNAL, "cannot open database %s: %s", path,
+                  db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_busy_timeout(db->conn, DB_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(db->conn, 1);
+    /*
+     * journal_mode=WAL is persistent in the file; the others are per
+     * connection and must be set every time. Debian builds SQLite with WAL
+     * synchronous=FULL by default, so NORMAL is set explicitly (REFERENCES §10).
+     */
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL;"
+             "PRAGMA synchronous=NORMAL;"
+             "PRAGMA foreign_keys=ON;"
+             "PRAGMA temp_store=MEMORY;"
+             "PRAGMA cache_size=-%d;"
+             "PRAGMA mmap_size=%lld;"
+             "PRAGMA journal_size_limit=67108864;",
+             DB_CACHE_KIB, (long long)DB_MMAP_BYTES);
+    if (!(flags & DB_OPEN_READONLY) && db_exec(db, pragmas, err))
+        goto fail;
+    if ((flags & DB_OPEN_MIGRATE) && db_migrate(db, err))
+        goto fail;
+    *out = db;
+    return 0;
+fail:
+    db_close(db);
+    return -1;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    for (size_t i = 0; i < DB_STMT_CACHE_SLOTS; i++)
+        if (db->slots[i].stmt)
+            sqlite3_finalize(db->slots[i].stmt);
+    sqlite3_close_v2(db->conn);
+    free(db->path);
+    free(db);
+}
+
+sqlite3 *db_handle(struct db *db)
+{
+    return db->conn;
+}
+
+const char *db_path(const struct db *db)
+{
+    return db->path;
+}
+
+static size_t slot_hash(const char *sql)
+{
+    uintptr_t h = (uintptr_t)sql;
+    h ^= h >> 17;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) % DB_STMT_CACHE_SLOTS;
+}
+
+static struct stmt_slot *slot_find(struct db *db, const char *sql)
+{
+    size_t i = slot_hash(sql);
+    for (size_t n = 0; n < DB_STMT_CACHE_SLOTS; n++, i = (i + 1) % DB_STMT_CACHE_SLOTS) {
+        if (db->slots[i].sql == sql || db->slots[i].sql == NULL)
+            return &db->slots[i];
+    }
+    return NULL;
+}
+
+sqlite3_stmt *db_stmt(struct db *db, const char *sql, struct error *err)
+{
+    struct stmt_slot *s = slot_find(db, sql);
+    if (!s) {
+        error_set(err, ERR_INTERNAL, "statement cache full (%d)", DB_STMT_CACHE_SLOTS);
+        return NULL;
+    }
+    if (!s->stmt) {
+        int rc = sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt, NULL);
+        if (rc != SQLITE_OK) {
+            db_fail(db, rc, err, "prepare");
+            s->stmt = NULL;
+            return NULL;
+        }
+        s->sql = sql;
+    } else {
+        sqlite3_reset(s->stmt);
+        sqlite3_clear_bindings(s->stmt);
+    }
+    s->t0 = time_mono_ns();
+    db->last = s;
+    return s->stmt;
+}
+
+void db_done(struct db *db, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    sqlite3_reset(st);
+    struct stmt_slot *s = db->last;
+    if (!s || s->stmt != st) {
+        s = NULL;
+        for (size_t i = 0; i < DB_STMT_CACHE_SLOTS; i++)
+            if (db->slots[i].stmt == st) {
+                s = &db->slots[i];
+                break;
+            }
+    }
+    if (s && s->t0) {
+        observe(DB_OBSERVE_STMT, time_mono_ns() - s->t0);
+        s->t0 = 0;
+    }
+}
+
+int db_begin(struct db *db, struct error *err)
+{
+    int64_t t0 = time_mono_ns();
+    int rc = sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    db->lock_wait_ns = time_mono_ns() - t0;
+    observe(DB_OBSERVE_LOCK_WAIT, db->lock_wait_ns);
+    if (rc != SQLITE_OK)
+        return db_fail(db, rc, err, "begin");
+    return 0;
+}
+
+int db_begin_read(struct db *db, struct error *err)
+{
+    int rc = sqlite3_exec(db->conn, "BEGIN", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(db, rc, err, "begin");
+    return 0;
+}
+
+int db_commit(struct db *db, struct error *err)
+{
+    int64_t t0 = time_mono_ns();
+    int rc = sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL);
+    observe(DB_OBSERVE_COMMIT, time_mono_ns() - t0);
+    if (rc != SQLITE_OK) {
+        db_fail(db, rc, err, "commit");
+        db_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
+void db_rollback(struct db *db)
+{
+    if (!sqlite3_get_autocommit(db->conn))
+        sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+}
+
+bool db_in_txn(struct db *db)
+{
+    return !sqlite3_get_autocommit(db->conn);
+}
+
+int64_t db_lock_wait_ns(const struct db *db)
+{
+    return db->lock_wait_ns;
+}
+
+int db_query_i64(struct db *db, const char *sql, int64_t *out, struct error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(db, rc, err, "prepare");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        *out = 0;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : db_fail(db, rc, err, "query");
+}
+
+int db_schema_version(struct db *db)
+{
+    int64_t v;
+    struct error e;
+    if (db_query_i64(db, "PRAGMA user_version", &v, &e))
+        return -1;
+    return (int)v;
+}
+
+int db_schema_latest(void)
+{
+    return MIGRATIONS_COUNT ? MIGRATIONS[MIGRATIONS_COUNT - 1].version : 0;
+}
+
+/*
+ * All workers may start at the same instant against a new file. The version
+ * check and every pending migration run inside one BEGIN IMMEDIATE, so exactly
+ * one process applies them and the others find user_version already current
+ * once they get the lock. schema_migrations records each file once (its
+ * primary key would make a second application fail loudly, not silently).
+ */
+int db_migrate(struct db *db, struct error *err)
+{
+    if (db_begin(db, err))
+        return -1;
+    int current = db_schema_version(db);
+    if (current < 0) {
+        db_rollback(db);
+        return error_set(err, ERR_INTERNAL, "cannot read schema version");
+    }
+    for (size_t i = 0; i < MIGRATIONS_COUNT; i++) {
+        const struct migration *m = &MIGRATIONS[i];
+        if (m->version <= current)
+            continue;
+        if (db_exec(db, m->sql, err)) {
+            char what[ERROR_DETAIL_MAX];
+            snprintf(what, sizeof(what), "%s", err->detail);
+            error_set(err, ERR_INTERNAL, "migration %s failed: %s", m->name, what);
+            db_rollback(db);
+            return -1;
+        }
+        char sql[256];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO schema_migrations(version, name, applied_at) "
+                 "VALUES (%d, '%s', unixepoch()); PRAGMA user_version=%d;",
+                 m->version, m->name, m->version);
+        if (db_exec(db, sql, err)) {
+            db_rollback(db);
+            return -1;
+        }
+    }
+    return db_commit(db, err);
+}

@@ -1,0 +1,89 @@
+/*
+ * db.h: one SQLite connection per worker, its statement cache, transactions
+ * and migrations.
+ *
+ * Every process opens its own connection after fork (never before: SQLite
+ * connections must not cross fork(), REFERENCES §10). The connection is set up
+ * with explicit pragmas (WAL, synchronous=NORMAL, busy_timeout, foreign_keys,
+ * temp_store, cache_size, mmap) and owns a cache of prepared statements keyed
+ * by the address of the SQL text: modules keep their SQL in a static array
+ * beside an enum (STYLE rule 18) and fetch statements with db_stmt(), which
+ * prepares once and returns the statement reset and unbound on every later
+ * call. db_done() resets it and records how long it was in use.
+ *
+ * Writes use db_begin() (BEGIN IMMEDIATE: a read-then-write transaction in
+ * DEFERRED mode can fail with SQLITE_BUSY without the busy handler ever
+ * running); the time spent waiting for the write lock is measured and fed to
+ * the lock-wait histogram and the backpressure decision.
+ */
+#ifndef CORE_DB_H
+#define CORE_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct db;
+
+enum db_open_flags {
+    DB_OPEN_MIGRATE = 1 << 0, /* apply pending migrations before returning */
+    DB_OPEN_READONLY = 1 << 1,
+};
+
+/*
+ * Open (creating if needed) the database at path with the pragmas above.
+ * OUT *out: the connection, or NULL on failure (err says why).
+ */
+int db_open(const char *path, int flags, struct db **out, struct error *err);
+/* Finalize cached statements and close. NULL is a no-op. */
+void db_close(struct db *db);
+sqlite3 *db_handle(struct db *db);
+const char *db_path(const struct db *db);
+
+/*
+ * The cached statement for sql, which must be a string with static storage
+ * (its address is the cache key). Returns NULL and fills err on a prepare error.
+ * The statement is reset, its bindings cleared, and its use timer started.
+ */
+sqlite3_stmt *db_stmt(struct db *db, const char *sql, struct error *err);
+/* Reset a statement from db_stmt() and record its duration. NULL is a no-op. */
+void db_done(struct db *db, sqlite3_stmt *st);
+
+/* BEGIN IMMEDIATE, measuring the lock wait (last wait in db_lock_wait_ns()). */
+int db_begin(struct db *db, struct error *err);
+/* BEGIN (deferred): for read-only snapshots. */
+int db_begin_read(struct db *db, struct error *err);
+int db_commit(struct db *db, struct error *err);
+/* Roll back if a transaction is open; never fails. */
+void db_rollback(struct db *db);
+bool db_in_txn(struct db *db);
+int64_t db_lock_wait_ns(const struct db *db);
+
+/* Run one or more statements without results (DDL, pragmas). */
+int db_exec(struct db *db, const char *sql, struct error *err);
+
+/*
+ * Turn a failed sqlite3 return code into err: SQLITE_BUSY/LOCKED become
+ * ERR_DB_BUSY (503 with Retry-After), constraint failures ERR_CONFLICT,
+ * everything else ERR_INTERNAL with the SQLite message. Returns -1.
+ */
+int db_fail(struct db *db, int rc, struct error *err, const char *what);
+
+/* Apply every embedded migration newer than PRAGMA user_version, once. */
+int db_migrate(struct db *db, struct error *err);
+/* PRAGMA user_version, or -1. */
+int db_schema_version(struct db *db);
+/* Highest migration compiled into this binary. */
+int db_schema_latest(void);
+
+/* Convenience: run a single-value query "SELECT ..." with no parameters. */
+int db_query_i64(struct db *db, const char *sql, int64_t *out, struct error *err);
+
+/* Observer for statement and lock-wait durations (metrics); NULL to clear. */
+typedef void (*db_observer_fn)(int kind, int64_t ns);
+enum { DB_OBSERVE_STMT = 0, DB_OBSERVE_LOCK_WAIT = 1, DB_OBSERVE_COMMIT = 2 };
+void db_set_observer(db_observer_fn fn);
+
+#endif

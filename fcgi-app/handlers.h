@@ -1,0 +1,38 @@
+/*
+ * handlers.h: every endpoint handler, one h_<group>.c file per group.
+ *
+ * A handler parses its input, calls core, and writes the answer (STYLE
+ * rule 2): no SQL and no business rules here. It returns 0 after filling
+ * resp, or -1 with err set (the router turns that into problem+json).
+ */
+#ifndef FCGI_APP_HANDLERS_H
+#define FCGI_APP_HANDLERS_H
+
+#include "request.h"
+#include "response.h"
+#include "router.h"
+
+/* h_health.c */
+int h_health(struct req *req, struct resp *resp, struct error *err);
+/* h_metrics.c */
+int h_metrics(struct req *req, struct resp *resp, struct error *err);
+/* h_tenants.c */
+int h_tenant_create(struct req *req, struct resp *resp, struct error *err);
+int h_tenant_get(struct req *req, struct resp *resp, struct error *err);
+int h_tenant_keys_list(struct req *req, struct resp *resp, struct error *err);
+int h_tenant_key_create(struct req *req, struct resp *resp, struct error *err);
+int h_tenant_key_revoke(struct req *req, struct resp *resp, struct error *err);
+
+/* Helpers shared by handlers (handlers.c). */
+#include <jansson.h>
+/*
+ * Read the body (≤ route cap) and parse it as one JSON object.
+ * Returns a new reference or NULL with err (invalid_json with line/column,
+ * invalid_utf8, empty_body, body_too_large, or "must be an object").
+ */
+json_t *body_json_object(struct req *req, struct error *err);
+/* A string member of at most max bytes: NULL if absent; -1 on wrong type/size. */
+int json_get_string(json_t *obj, const char *name, size_t max, const char **out, size_t *len,
+                    struct error *err);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * routes.c: the API in one table (STYLE rule 14).
+ *
+ * Order matters only between patterns that could match the same path; the
+ * first match of path and method wins. Route names label metrics and logs.
+ */
+#include "handlers.h"
+#include "router.h"
+
+#define KiB 1024ULL
+#define MiB (1024ULL * KiB)
+
+static const char *const NO_PARAMS[] = {NULL};
+
+const struct route ROUTES[] = {
+    {"GET", "/api/v1/health", h_health, 0, 0, NO_PARAMS, "health", NULL},
+    {"GET", "/metrics", h_metrics, 0, 0, NO_PARAMS, "metrics", NULL},
+
+    {"POST", "/api/v1/tenants", h_tenant_create, ROUTE_ADMIN | ROUTE_WRITE | ROUTE_IDEMPOTENT,
+     16 * KiB, NO_PARAMS, "tenant_create", NULL},
+    {"GET", "/api/v1/tenants/{tenant}", h_tenant_get, ROUTE_AUTH | ROUTE_TENANT, 0, NO_PARAMS,
+     "tenant_get", NULL},
+    {"GET", "/api/v1/tenants/{tenant}/keys", h_tenant_keys_list, ROUTE_AUTH | ROUTE_TENANT, 0,
+     NO_PARAMS, "tenant_keys_list", NULL},
+    {"POST", "/api/v1/tenants/{tenant}/keys", h_tenant_key_create,
+     ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE, 16 * KiB, NO_PARAMS, "tenant_key_create", NULL},
+    {"DELETE", "/api/v1/tenants/{tenant}/keys/{key}", h_tenant_key_revoke,
+     ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE, 0, NO_PARAMS, "tenant_key_revoke", NULL},
+};
+
+const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);
+
+static const char *names[sizeof(ROUTES) / sizeof(ROUTES[0]) + 1];
+static const char *methods[sizeof(ROUTES) / sizeof(ROUTES[0]) + 1];
+const char *const *ROUTE_NAMES = names;
+const char *const *ROUTE_METHODS = methods;
+
+void routes_init(void)
+{
+    for (size_t i = 0; i < ROUTES_COUNT; i++) {
+        names[i] = ROUTES[i].name;
+        methods[i] = ROUTES[i].method;
+    }
+    names[ROUTES_COUNT] = "unmatched";
+    methods[ROUTES_COUNT] = "any";
+}
