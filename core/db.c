@@ -33,6 +33,12 @@ struct db {
 };
 
 static db_observer_fn observer;
+static db_txn_hook_fn txn_hook;
+
+void db_set_txn_hook(db_txn_hook_fn fn)
+{
+    txn_hook = fn;
+}
 
 void db_set_observer(db_observer_fn fn)
 {
@@ -234,6 +240,8 @@ int db_commit(struct db *db, struct error *err)
         db_rollback(db);
         return -1;
     }
+    if (txn_hook)
+        txn_hook(db, true);
     return 0;
 }
 
@@ -241,6 +249,8 @@ void db_rollback(struct db *db)
 {
     if (!sqlite3_get_autocommit(db->conn))
         sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+    if (txn_hook)
+        txn_hook(db, false);
 }
 
 bool db_in_txn(struct db *db)

@@ -81,6 +81,14 @@ int db_schema_latest(void);
 /* Convenience: run a single-value query "SELECT ..." with no parameters. */
 int db_query_i64(struct db *db, const char *sql, int64_t *out, struct error *err);
 
+/*
+ * Called after every COMMIT (committed=true) and ROLLBACK through db_commit /
+ * db_rollback, so caches of schema facts (partition.c) can keep or drop what
+ * the transaction created. One hook per process.
+ */
+typedef void (*db_txn_hook_fn)(struct db *db, bool committed);
+void db_set_txn_hook(db_txn_hook_fn fn);
+
 /* Observer for statement and lock-wait durations (metrics); NULL to clear. */
 typedef void (*db_observer_fn)(int kind, int64_t ns);
 enum { DB_OBSERVE_STMT = 0, DB_OBSERVE_LOCK_WAIT = 1, DB_OBSERVE_COMMIT = 2 };
