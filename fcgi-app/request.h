@@ -27,6 +27,7 @@
 #include "../core/tenant.h"
 
 struct route;
+struct idem_claim;
 
 /* Where parameters and body bytes come from: FastCGI or memory (tests). */
 struct req_io {
@@ -64,6 +65,12 @@ struct req {
     bool has_tenant;
     bool is_admin;
     const char *idem_key; /* Idempotency-Key, arena, or NULL */
+    /*
+     * The claimed reservation while the handler runs (NULL without a key).
+     * Long handlers call idem_renew(req->db, req->idem, err) at least every
+     * IDEM_LEASE_MS / 2, outside their own write transactions.
+     */
+    struct idem_claim *idem;
 
     /* Body. */
     int64_t content_length; /* -1 unknown (chunked through Caddy) */

@@ -184,6 +184,7 @@ static int idem_admit(struct req *req, struct resp *resp, struct idem_ctx *ic, s
     }
     case IDEM_CLAIMED:
         ic->active = true;
+        req->idem = &ic->claim;
         return 0;
     }
     return 0;
@@ -308,6 +309,7 @@ out:
     if (ic.hash.ctx)
         sha256_fini(&ic.hash);
     req->body_hash = NULL;
+    req->idem = NULL;
     idem_claim_fini(&ic.claim);
     return index;
 }
