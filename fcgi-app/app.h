@@ -26,6 +26,7 @@ struct app {
     int64_t started_ms;         /* master start */
     int64_t worker_started_ms;  /* this worker's start */
     unsigned slot;                /* this worker's scoreboard slot */
+    bool debug_routes;            /* CARTOGRAPH_DEBUG_ROUTES=1: /api/v1/_debug/ probes */
 };
 
 extern struct app app;

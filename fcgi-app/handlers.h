@@ -23,6 +23,10 @@ int h_tenant_keys_list(struct req *req, struct resp *resp, struct error *err);
 int h_tenant_key_create(struct req *req, struct resp *resp, struct error *err);
 int h_tenant_key_revoke(struct req *req, struct resp *resp, struct error *err);
 
+/* h_debug.c (admin only, off unless CARTOGRAPH_DEBUG_ROUTES=1) */
+int h_debug_stream(struct req *req, struct resp *resp, struct error *err);
+int h_debug_upload(struct req *req, struct resp *resp, struct error *err);
+
 /* Helpers shared by handlers (handlers.c). */
 #include <jansson.h>
 /*

@@ -120,6 +120,8 @@ int app_init(const char *var_dir, unsigned workers, bool print_new_admin)
     snprintf(dir, sizeof(dir), "%s/secret", var_dir);
     chmod(dir, 0700);
 
+    const char *dbg = getenv("CARTOGRAPH_DEBUG_ROUTES");
+    app.debug_routes = dbg && strcmp(dbg, "1") == 0;
     const char *env_key = getenv("CARTOGRAPH_ADMIN_KEY");
     if (env_key && *env_key) {
         sha256(env_key, strlen(env_key), app.admin_hash);

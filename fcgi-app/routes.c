@@ -11,6 +11,8 @@
 #define MiB (1024ULL * KiB)
 
 static const char *const NO_PARAMS[] = {NULL};
+static const char *const DEBUG_STREAM_PARAMS[] = {"bytes", NULL};
+static const char *const DEBUG_UPLOAD_PARAMS[] = {"sleep_ms", NULL};
 
 const struct route ROUTES[] = {
     {"GET", "/api/v1/health", h_health, 0, 0, NO_PARAMS, "health", NULL},
@@ -26,6 +28,11 @@ const struct route ROUTES[] = {
      ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE, 16 * KiB, NO_PARAMS, "tenant_key_create", NULL},
     {"DELETE", "/api/v1/tenants/{tenant}/keys/{key}", h_tenant_key_revoke,
      ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE, 0, NO_PARAMS, "tenant_key_revoke", NULL},
+
+    {"GET", "/api/v1/_debug/stream", h_debug_stream, ROUTE_ADMIN, 0, DEBUG_STREAM_PARAMS,
+     "debug_stream", NULL},
+    {"POST", "/api/v1/_debug/upload", h_debug_upload, ROUTE_ADMIN | ROUTE_STREAM_BODY,
+     4 * 1024 * MiB, DEBUG_UPLOAD_PARAMS, "debug_upload", NULL},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);

@@ -1,0 +1,98 @@
+/*
+ * h_debug.c: operator probes for the streaming and process guarantees.
+ *
+ *   GET  /api/v1/_debug/stream?bytes=N      N bytes of NDJSON filler, streamed
+ *   POST /api/v1/_debug/upload?sleep_ms=M   reads the body as it arrives and
+ *        reports when the first byte came; writes VAR/tmp/upload-first-byte
+ *        the moment it does, so a test can see it while the client still sends
+ *
+ * They exist to prove, against the real front server, that responses and
+ * Content-Length uploads stream (DESIGN §3) and that SIGTERM drains. They are
+ * admin-only and answer 404 unless CARTOGRAPH_DEBUG_ROUTES=1 at start-up.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/timefmt.h"
+#include "app.h"
+#include "handlers.h"
+
+#define DEBUG_STREAM_MAX_BYTES (4ULL << 30)
+
+static int debug_enabled(struct error *err)
+{
+    if (!app.debug_routes)
+        return error_set(err, ERR_NOT_FOUND, "no such endpoint");
+    return 0;
+}
+
+int h_debug_stream(struct req *req, struct resp *resp, struct error *err)
+{
+    if (debug_enabled(err))
+        return -1;
+    const struct query_param *p = req_param(req, "bytes");
+    long long total = 1 << 20;
+    if (p && (str_to_i64(p->value, &total) || total < 0 ||
+              (unsigned long long)total > DEBUG_STREAM_MAX_BYTES))
+        return error_set_at(err, ERR_INVALID_PARAM, "bytes", "bytes must be 0..%llu",
+                            DEBUG_STREAM_MAX_BYTES);
+    char line[1024];
+    memset(line, 'x', sizeof(line));
+    line[sizeof(line) - 1] = '\n';
+    resp_status(resp, 200);
+    resp_header(resp, "Content-Type", "application/x-ndjson");
+    if (resp_stream_begin(resp))
+        return 0;
+    struct sink *s = resp_sink(resp);
+    for (long long left = total; left > 0 && !s->err;) {
+        size_t n = left < (long long)sizeof(line) ? (size_t)left : sizeof(line);
+        sink_write(s, line, n);
+        left -= (long long)n;
+    }
+    return 0;
+}
+
+int h_debug_upload(struct req *req, struct resp *resp, struct error *err)
+{
+    if (debug_enabled(err))
+        return -1;
+    long long sleep_ms = 0;
+    const struct query_param *p = req_param(req, "sleep_ms");
+    if (p && (str_to_i64(p->value, &sleep_ms) || sleep_ms < 0 || sleep_ms > 60000))
+        return error_set_at(err, ERR_INVALID_PARAM, "sleep_ms", "sleep_ms must be 0..60000");
+    char marker[700], buf[65536];
+    snprintf(marker, sizeof(marker), "%s/tmp/upload-first-byte", app.var_dir);
+    unlink(marker);
+    int64_t t0 = time_mono_ns(), first = -1;
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t r = req_read(req, buf, sizeof(buf), err);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        if (first < 0) {
+            first = time_mono_ns();
+            int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0)
+                close(fd);
+        }
+        total += (uint64_t)r;
+    }
+    if (sleep_ms) {
+        struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    int64_t t1 = time_mono_ns();
+    resp_json(resp, 200);
+    buf_appendf(&resp->body,
+                "{\"bytes\":%llu,\"content_length\":%lld,\"first_byte_ms\":%.3f,"
+                "\"total_ms\":%.3f,\"worker_pid\":%d}",
+                (unsigned long long)total, (long long)req->content_length,
+                first < 0 ? -1.0 : (double)(first - t0) / 1e6, (double)(t1 - t0) / 1e6,
+                (int)getpid());
+    return 0;
+}
