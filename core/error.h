@@ -58,6 +58,21 @@
     X(ERR_RATE_LIMITED,        "rate_limited",              429, "Too Many Requests") \
     X(ERR_OVERLOADED,          "overloaded",                429, "Too Many Requests") \
     /* ingest (issue: bulk ingest) */ \
+    X(ERR_INVALID_CURRENCY,    "invalid_currency",          400, "Bad Request") \
+    X(ERR_INVALID_TIMESTAMP,   "invalid_timestamp",         400, "Bad Request") \
+    X(ERR_INVALID_AMOUNT,      "invalid_amount",            400, "Bad Request") \
+    X(ERR_INVALID_QUANTITY,    "invalid_quantity",          400, "Bad Request") \
+    X(ERR_INVALID_STATUS,      "invalid_status",            400, "Bad Request") \
+    X(ERR_FIELD_TOO_LONG,      "field_too_long",            400, "Bad Request") \
+    X(ERR_TOO_MANY_ITEMS,      "too_many_items",            400, "Bad Request") \
+    X(ERR_TOTAL_MISMATCH,      "total_mismatch",            400, "Bad Request") \
+    X(ERR_UNKNOWN_PRODUCT,     "unknown_product",           400, "Bad Request") \
+    X(ERR_DUPLICATE_IN_REQUEST, "duplicate_in_request",     400, "Bad Request") \
+    X(ERR_LINE_TOO_LONG,       "line_too_long",             400, "Bad Request") \
+    X(ERR_CORRUPT_BODY,        "corrupt_body",              400, "Bad Request") \
+    X(ERR_CHECKSUM_MISMATCH,   "checksum_mismatch",         460, "Checksum Mismatch") \
+    X(ERR_UPLOAD_OFFSET,       "upload_offset_mismatch",    409, "Conflict") \
+    X(ERR_UPLOAD_LOCKED,       "upload_in_use",             409, "Conflict") \
     /* search (issue: streaming search) */ \
     X(ERR_INVALID_CURSOR,      "invalid_cursor",            400, "Bad Request") \
     /* stock and price (issue: transactional writes) */ \

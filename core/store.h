@@ -59,6 +59,8 @@ enum store_outcome {
     STORE_INSERTED = 0,
     STORE_DUPLICATE = 1,       /* the tenant already has this order id */
     STORE_REJECTED = 2,        /* row-level failure, err says why (e.g. unknown product) */
+    STORE_REPEATED = 3,        /* the id was registered by this same ingest run (see
+                                  store_batch_set_ingest): a duplicate inside one request */
 };
 
 struct store_batch;
@@ -73,6 +75,13 @@ int store_batch_begin(struct db *db, int64_t tenant_id, struct store_batch **out
  */
 int store_order(struct store_batch *b, const struct order *o, enum store_outcome *outcome,
                 struct error *err);
+/*
+ * Tag the order ids this batch registers with an ingest run (order_keys.
+ * ingest_id), so a repeat of an id inside the same run is told apart from an
+ * order already present before it (STORE_REPEATED vs STORE_DUPLICATE).
+ * 0 (the default, as for the direct loader) tags nothing.
+ */
+void store_batch_set_ingest(struct store_batch *b, int64_t ingest_id);
 /* Rows stored in this batch so far (inserted + duplicate + rejected). */
 size_t store_batch_rows(const struct store_batch *b);
 /* COMMIT and free the batch. On failure the batch is rolled back and freed. */
