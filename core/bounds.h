@@ -34,3 +34,25 @@
 #define DRAIN_MAX_MS            30000   /* SIGTERM: time in-flight requests get */
 
 #endif
+/* Stock bulk updates and price events (core/stock.c, price.c, anomaly.c). */
+#define PRODUCT_ID_MAX_BYTES    128     /* client product id */
+#define EVENT_ID_MAX_BYTES      128     /* client event id (stock and price) */
+#define SOURCE_MAX_BYTES        64      /* event "source" label */
+#define METADATA_MAX_BYTES      4096    /* event metadata, compact JSON */
+#define STOCK_BODY_MAX_BYTES    (64 * 1024 * 1024) /* NDJSON bulk update body */
+#define STOCK_JSON_BODY_MAX_BYTES (16 * 1024 * 1024) /* JSON-document bulk update body */
+#define STOCK_LINE_MAX_BYTES    (64 * 1024) /* one NDJSON event line */
+#define STOCK_REQUEST_EVENTS_MAX 250000 /* events in one bulk update */
+#define STOCK_PRODUCT_EVENTS_MAX 20000  /* events of one product in one request (one transaction) */
+#define STOCK_GROUP_EVENTS      8192    /* events per commit group (whole products) */
+#define STOCK_GROUP_MAX_MS      50      /* a commit group closes after this long */
+#define STOCK_ERRORS_MAX        100     /* validation errors listed in a 400 */
+#define STOCK_LOCK_LEASE_MS     10000   /* advisory product locks of multi-group requests */
+#define STOCK_LOCK_WAIT_MAX_MS  15000   /* then 503 stock_locked */
+#define PRICE_WINDOW_MAX        100     /* anomaly history window, prices */
+#define ANOMALY_PAGE_MAX_ROWS   10000   /* NDJSON anomaly listing, rows per response */
+#define SSE_POLL_MS             200     /* follow mode: new-anomaly poll interval */
+#define SSE_HEARTBEAT_MS        5000    /* follow mode: comment line when idle */
+#define SSE_LIFETIME_MAX_MS     120000  /* follow mode: the connection ends after this */
+#define SSE_FOLLOWERS_MAX_PCT   50      /* of the workers, at most (at least 1 if workers > 1) */
+

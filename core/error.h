@@ -75,7 +75,17 @@
     X(ERR_UPLOAD_LOCKED,       "upload_in_use",             409, "Conflict") \
     /* search (issue: streaming search) */ \
     X(ERR_INVALID_CURSOR,      "invalid_cursor",            400, "Bad Request") \
+    X(ERR_SEARCH_TERM_TOO_SHORT, "search_term_too_short",   400, "Bad Request") \
     /* stock and price (issue: transactional writes) */ \
+    X(ERR_PRODUCT_NOT_FOUND,   "product_not_found",         404, "Not Found") \
+    X(ERR_CURRENCY_MISMATCH,   "currency_mismatch",         422, "Unprocessable Content") \
+    X(ERR_EVENT_ID_CONFLICT,   "event_id_conflict",         409, "Conflict") \
+    X(ERR_INVALID_EVENTS,      "invalid_events",            400, "Bad Request") \
+    X(ERR_TOO_MANY_EVENTS,     "too_many_events",           413, "Content Too Large") \
+    X(ERR_STOCK_LOCKED,        "stock_locked",              503, "Service Unavailable") \
+    X(ERR_ANOMALY_NOT_FOUND,   "anomaly_not_found",         404, "Not Found") \
+    X(ERR_ALREADY_REVIEWED,    "already_reviewed",          409, "Conflict") \
+    X(ERR_FOLLOWERS_FULL,      "too_many_followers",        503, "Service Unavailable") \
     /* end */
 
 enum error_code {

@@ -35,12 +35,21 @@
     X(SBC_INGEST_ROWS_DUP,      "cartograph_ingest_rows_total",         "outcome=\"duplicate\"", "Order rows processed by ingest, by outcome") \
     X(SBC_INGEST_ROWS_FAILED,   "cartograph_ingest_rows_total",         "outcome=\"failed\"",    "Order rows processed by ingest, by outcome") \
     X(SBC_INGEST_REJECTED,      "cartograph_ingest_overload_rejections_total", "",               "Ingest requests answered 429 because the queue was full") \
+    X(SBC_STOCK_APPLIED,        "cartograph_stock_events_total",        "outcome=\"applied\"",   "Stock events in bulk updates, by outcome") \
+    X(SBC_STOCK_DUPLICATE,      "cartograph_stock_events_total",        "outcome=\"duplicate\"", "Stock events in bulk updates, by outcome") \
+    X(SBC_STOCK_STALE,          "cartograph_stock_events_total",        "outcome=\"stale\"",     "Stock events in bulk updates, by outcome") \
+    X(SBC_STOCK_REJECTED,       "cartograph_stock_events_total",        "outcome=\"rejected\"",  "Stock events in bulk updates, by outcome") \
+    X(SBC_PRICE_ACCEPTED,       "cartograph_price_events_total",        "outcome=\"accepted\"",  "Price events, by outcome") \
+    X(SBC_PRICE_ANOMALY,        "cartograph_price_events_total",        "outcome=\"anomaly\"",   "Price events, by outcome") \
+    X(SBC_PRICE_DUPLICATE,      "cartograph_price_events_total",        "outcome=\"duplicate\"", "Price events, by outcome") \
+    X(SBC_PRICE_RATE_LIMITED,   "cartograph_price_events_total",        "outcome=\"rate_limited\"", "Price events, by outcome") \
     /* end */
 
 /*  id                         name                                        help */
 #define SB_GAUGES(X) \
     X(SBG_INFLIGHT,             "cartograph_requests_in_flight",            "Requests being served") \
     X(SBG_INGEST_QUEUE,         "cartograph_ingest_queue_length",           "Ingest requests running or waiting for the database") \
+    X(SBG_SSE_FOLLOWERS,        "cartograph_sse_followers",                 "Anomaly followers (SSE) holding a worker") \
     /* end */
 
 /*  id                         name                                              help */
