@@ -33,7 +33,6 @@
 #define WORKER_RESPAWN_MS       100     /* delay before replacing a dead worker */
 #define DRAIN_MAX_MS            30000   /* SIGTERM: time in-flight requests get */
 
-#endif
 /* Stock bulk updates and price events (core/stock.c, price.c, anomaly.c). */
 #define PRODUCT_ID_MAX_BYTES    128     /* client product id */
 #define EVENT_ID_MAX_BYTES      128     /* client event id (stock and price) */
@@ -56,3 +55,4 @@
 #define SSE_LIFETIME_MAX_MS     120000  /* follow mode: the connection ends after this */
 #define SSE_FOLLOWERS_MAX_PCT   50      /* of the workers, at most (at least 1 if workers > 1) */
 
+#endif
