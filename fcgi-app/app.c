@@ -69,12 +69,15 @@ static int secret_file(const char *path, char *buf, size_t n, void (*gen)(char *
     return -1;
 }
 
+/* "cga_" + 43 base64url characters: admin keys read differently from tenant keys. */
+#define ADMIN_KEY_LEN (API_KEY_LEN + 1)
+
 static void gen_admin_key(char *buf, size_t n)
 {
-    char key[API_KEY_LEN + 1];
+    char key[API_KEY_LEN + 1], admin[ADMIN_KEY_LEN + 1];
     api_key_generate(key);
-    memcpy(key, "cga", 3); /* admin keys read differently from tenant keys */
-    memcpy(buf, key, n);
+    snprintf(admin, sizeof(admin), "cga_%s", key + 3);
+    memcpy(buf, admin, n < ADMIN_KEY_LEN ? n : ADMIN_KEY_LEN);
 }
 
 static void gen_raw(char *buf, size_t n)
@@ -109,7 +112,7 @@ int app_init(const char *var_dir, unsigned workers, bool print_new_admin)
     if (env_key && *env_key) {
         sha256(env_key, strlen(env_key), app.admin_hash);
     } else {
-        char key[API_KEY_LEN];
+        char key[ADMIN_KEY_LEN];
         snprintf(path, sizeof(path), "%s/secret/admin.key", var_dir);
         int rc = secret_file(path, key, sizeof(key), gen_admin_key);
         if (rc < 0) {
