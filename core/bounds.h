@@ -28,6 +28,37 @@
 #define DB_STMT_CACHE_SLOTS     256     /* prepared statements per connection */
 #define DB_MMAP_BYTES           (256LL * 1024 * 1024)
 
+/* Bulk ingest (core/ingest.c, core/order.c, core/tus.c; docs/design.md §9). */
+#define INGEST_BODY_MAX_BYTES     (4ULL << 30) /* one request body or one tus upload */
+#define INGEST_LINE_MAX_BYTES     (1024 * 1024) /* one NDJSON line */
+#define ORDER_ID_MAX_BYTES        64      /* order, customer and product ids */
+#define EMAIL_MAX_BYTES           254     /* RFC 5321 path limit */
+#define ORDER_ITEMS_MAX           1000    /* items in one order */
+#define ORDER_QUANTITY_MAX        1000000 /* one item line */
+#define INGEST_BATCH_MAX_ROWS     2000    /* rows per write transaction */
+#define INGEST_BATCH_MAX_MS       50      /* write-lock hold per transaction */
+#define INGEST_ERRORS_INLINE_MAX  100     /* row errors in the response body (K) */
+#define INGEST_ERRORS_STORED_MAX  1000000 /* row errors kept for the error link */
+#define INGEST_RESULT_RETENTION_MS (48LL * 3600 * 1000) /* runs, errors, summaries */
+#define INGEST_QUEUE_MAX_DEFAULT  8       /* ingest requests running or waiting; env
+                                             CARTOGRAPH_INGEST_QUEUE_MAX overrides */
+#define ZIP_NAME_MAX_BYTES        1024    /* one entry name in a zip archive */
+#define MULTIPART_HEADER_MAX_BYTES 8192   /* one part's header block */
+#define UPLOAD_EXPIRY_MS          (24LL * 3600 * 1000) /* an unfinished tus upload */
+#define UPLOAD_METADATA_MAX_BYTES 4096    /* Upload-Metadata header */
+
+/* Order search (core/filter.c, core/search.c, core/cursor.c). */
+#define SEARCH_MAX_ROWS         100000  /* limit= ceiling */
+#define SEARCH_DEFAULT_ROWS     1000    /* limit when not given */
+#define SEARCH_MAX_PRODUCTS     64      /* product_id values in one query */
+#define SEARCH_Q_MIN_CHARS      3       /* trigram FTS: shorter terms cannot use the index */
+#define SEARCH_Q_MAX_BYTES      256     /* q= length */
+#define SEARCH_FIRST_PAGE_ROWS  256     /* first keyset page: small, for time to first byte */
+#define SEARCH_PAGE_ROWS        4096    /* later keyset pages, one read transaction each */
+#define SEARCH_PAGE_BYTES       (1024 * 1024) /* a page also ends at this much encoded output */
+#define SEARCH_CURSOR_TTL_S     86400   /* a next_cursor is accepted for this long */
+#define SEARCH_CUSTOMER_LOOP_MAX 32     /* q matching <= this many customers: drive by customer index */
+
 /* Processes. */
 #define WORKERS_MAX             64
 #define WORKER_RESPAWN_MS       100     /* delay before replacing a dead worker */
