@@ -113,7 +113,22 @@ new_tenant() { # NAME -> TENANT_ID TENANT_KEY
   [ "$STATUS" = 201 ] || fail "new_tenant $1" "status $STATUS"
 }
 
+# A sanitizer report or a worker killed by a signal in any stack's logs fails the file.
+check_logs() {
+  local v
+  for v in "${STACKS[@]:-}"; do
+    [ -n "$v" ] && [ -d "$v/log" ] || continue
+    if grep -qsE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$v"/log/*.out; then
+      fail "sanitizer report in $v/log" "$(grep -hsE 'ERROR|runtime error' "$v"/log/*.out | head -3)"
+    fi
+    if [ "${EXPECT_WORKER_DEATHS:-0}" != 1 ] && grep -qs 'killed by signal' "$v/log/cartograph.log"; then
+      fail "a worker crashed in $v" "$(grep -h 'killed by signal' "$v/log/cartograph.log" | head -2)"
+    fi
+  done
+}
+
 finish() {
+  check_logs
   echo "$TEST_NAME: $PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
   exit $?

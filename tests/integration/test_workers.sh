@@ -5,6 +5,7 @@
 # request finish before the master exits.
 source "$(dirname "$0")/lib.sh"
 export CARTOGRAPH_DEBUG_ROUTES=1
+EXPECT_WORKER_DEATHS=1 # this file kills workers on purpose
 stack_start lighttpd 2
 
 counter() { # total of cartograph_http_requests_total for route health, 2xx
