@@ -71,6 +71,12 @@ struct req {
      * IDEM_LEASE_MS / 2, outside their own write transactions.
      */
     struct idem_claim *idem;
+    /*
+     * Extra problem+json members (raw JSON, "\"name\":value,...") for a
+     * failure answered by the router, e.g. an admit hook's 429 saying the
+     * queue length and expected delay (DESIGN §6). Arena or static; NULL: none.
+     */
+    const char *problem_extra;
 
     /* Body. */
     int64_t content_length; /* -1 unknown (chunked through Caddy) */

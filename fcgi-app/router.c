@@ -303,7 +303,7 @@ fail:
         error_set(&err, ERR_INTERNAL, "handler failed without a reason");
     if (err.code == ERR_DB_BUSY)
         sb_count(SBC_DB_BUSY, 1);
-    resp_problem(resp, req, &err, NULL);
+    resp_problem(resp, req, &err, req->problem_extra);
 out:
     idem_settle(req, resp, &ic);
     if (ic.hash.ctx)
