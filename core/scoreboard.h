@@ -49,6 +49,9 @@
 #define SB_GAUGES(X) \
     X(SBG_INFLIGHT,             "cartograph_requests_in_flight",            "Requests being served") \
     X(SBG_INGEST_QUEUE,         "cartograph_ingest_queue_length",           "Ingest requests running or waiting for the database") \
+    X(SBG_INGEST_ROWS_RATE,     "cartograph_ingest_rows_per_second",        "Order rows/s of the running ingests (EWMA over batches)") \
+    X(SBG_INGEST_BYTES_RATE,    "cartograph_ingest_body_bytes_per_second",  "Body bytes/s read by the running ingests") \
+    X(SBG_INGEST_BACKLOG_BYTES, "cartograph_ingest_backlog_bytes",          "Body bytes the running ingests have yet to read (known lengths)") \
     X(SBG_SSE_FOLLOWERS,        "cartograph_sse_followers",                 "Anomaly followers (SSE) holding a worker") \
     /* end */
 

@@ -22,6 +22,11 @@ int h_tenant_get(struct req *req, struct resp *resp, struct error *err);
 int h_tenant_keys_list(struct req *req, struct resp *resp, struct error *err);
 int h_tenant_key_create(struct req *req, struct resp *resp, struct error *err);
 int h_tenant_key_revoke(struct req *req, struct resp *resp, struct error *err);
+/* h_ingest.c */
+int h_ingest_orders(struct req *req, struct resp *resp, struct error *err);
+int h_ingest_admit(struct req *req, struct resp *resp, struct error *err);
+int h_ingest_get(struct req *req, struct resp *resp, struct error *err);
+int h_ingest_errors(struct req *req, struct resp *resp, struct error *err);
 
 /* h_debug.c (admin only, off unless CARTOGRAPH_DEBUG_ROUTES=1) */
 int h_debug_stream(struct req *req, struct resp *resp, struct error *err);

@@ -29,6 +29,15 @@ const struct route ROUTES[] = {
     {"DELETE", "/api/v1/tenants/{tenant}/keys/{key}", h_tenant_key_revoke,
      ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE, 0, NO_PARAMS, "tenant_key_revoke", NULL},
 
+    /* Bulk ingest (h_ingest.c) and resumable uploads (h_uploads.c). */
+    {"POST", "/api/v1/ingest/orders", h_ingest_orders,
+     ROUTE_AUTH | ROUTE_IDEMPOTENT | ROUTE_STREAM_BODY | ROUTE_WRITE, INGEST_BODY_MAX_BYTES,
+     NO_PARAMS, "ingest_orders", h_ingest_admit},
+    {"GET", "/api/v1/ingest/orders/{run}", h_ingest_get, ROUTE_AUTH, 0, NO_PARAMS, "ingest_get",
+     NULL},
+    {"GET", "/api/v1/ingest/orders/{run}/errors", h_ingest_errors, ROUTE_AUTH, 0, NO_PARAMS,
+     "ingest_errors", NULL},
+
     {"GET", "/api/v1/_debug/stream", h_debug_stream, ROUTE_ADMIN, 0, DEBUG_STREAM_PARAMS,
      "debug_stream", NULL},
     {"POST", "/api/v1/_debug/upload", h_debug_upload, ROUTE_ADMIN | ROUTE_STREAM_BODY,
