@@ -32,6 +32,9 @@ int h_ingest_errors(struct req *req, struct resp *resp, struct error *err);
 int h_debug_stream(struct req *req, struct resp *resp, struct error *err);
 int h_debug_upload(struct req *req, struct resp *resp, struct error *err);
 
+/* h_search.c */
+int h_order_search(struct req *req, struct resp *resp, struct error *err);
+
 /* Helpers shared by handlers (handlers.c). */
 #include <jansson.h>
 /*

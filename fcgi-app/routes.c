@@ -4,6 +4,7 @@
  * Order matters only between patterns that could match the same path; the
  * first match of path and method wins. Route names label metrics and logs.
  */
+#include "../core/filter.h"
 #include "handlers.h"
 #include "router.h"
 
@@ -42,6 +43,9 @@ const struct route ROUTES[] = {
      "debug_stream", NULL},
     {"POST", "/api/v1/_debug/upload", h_debug_upload, ROUTE_ADMIN | ROUTE_STREAM_BODY,
      4 * 1024 * MiB, DEBUG_UPLOAD_PARAMS, "debug_upload", NULL},
+
+    {"GET", "/api/v1/tenants/{tenant}/orders/search", h_order_search, ROUTE_AUTH | ROUTE_TENANT,
+     0, FILTER_PARAMS, "order_search", NULL},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);

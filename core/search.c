@@ -1,0 +1,781 @@
+/*
+ * search.c: streaming order search (search.h; design in docs/design.md §10).
+ *
+ * Plan choice. Rows come out in (created_at, id) order, descending by
+ * default, and every query walks an index that already yields that order, so
+ * SQLite never sorts: the "drive" is the index the statement walks, chosen
+ * from the filters in this order of expected selectivity:
+ *
+ *   DRIVE_CUSTOMER   one customer (customer_id=, or q matching one customer):
+ *                    orders_pP_customer (tenant_id, customer_id, created_at)+id
+ *   DRIVE_CUSTOMERS  q matching 2..SEARCH_CUSTOMER_LOOP_MAX customers: one
+ *                    arm per customer on the customer index, merged in order
+ *                    by SQLite (compound SELECT with ORDER BY: MERGE, no sort)
+ *   DRIVE_PRODUCT    one product: order_items_pP_product (tenant_id,
+ *                    product_id, created_at)+(order_id, line), joined to the
+ *                    order by its rowid; an order listing the product on two
+ *                    lines comes out twice in a row and is skipped here
+ *   DRIVE_STATUS     one status: orders_pP_status (tenant_id, status, created_at)+id
+ *   DRIVE_TIME       everything else: orders_pP_time (tenant_id, created_at, id),
+ *                    other filters checked on the row (several statuses, totals,
+ *                    currency, several products through an EXISTS probe of the
+ *                    items primary key, q matching many customers through a
+ *                    temp table of their ids)
+ *
+ * Terms that must not steer the planner away from the drive are written so
+ * no index can use them ("+o.customer_id", "(?5 >> o.status) & 1"). Every
+ * index leads with tenant_id, so no statement reads another tenant's rows.
+ *
+ * Partition pruning: only the months listed by partition_months() for the
+ * part of the range still ahead of the keyset are queried, newest first for
+ * descending order. Identifiers in the SQL come from two places only: table
+ * names made by partition_name() from integer months, and column lists from
+ * the FILTER_FIELD_NAMES whitelist mapped to fixed column expressions here.
+ *
+ * Keyset: the statement bounds created_at between ?2 and ?3 (one range, so
+ * the index seek starts at the keyset position and never rescans rows already
+ * sent) and breaks ties on id with ?4. The page LIMIT asks for one row more
+ * than the client's limit needs, so next_cursor is null exactly when nothing
+ * follows.
+ *
+ * Statements are prepared per request and partition (SQL text varies with
+ * partition, projection and filters; a prepare is ~50 µs against ~4 ms per
+ * page) and reused for every page of that partition.
+ */
+#include "search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "order_json.h"
+#include "partition.h"
+#include "xmalloc.h"
+
+enum drive {
+    DRIVE_TIME,
+    DRIVE_STATUS,
+    DRIVE_CUSTOMER,
+    DRIVE_CUSTOMERS,
+    DRIVE_PRODUCT,
+    DRIVE_EMPTY, /* a filter resolved to nothing: no statement runs */
+};
+
+static const char *const DRIVE_NAMES[] = {
+    [DRIVE_TIME] = "time",         [DRIVE_STATUS] = "status",   [DRIVE_CUSTOMER] = "customer",
+    [DRIVE_CUSTOMERS] = "customers", [DRIVE_PRODUCT] = "product", [DRIVE_EMPTY] = "empty",
+};
+
+enum {
+    SQL_TMP_CREATE,
+    SQL_TMP_CLEAR,
+    SQL_TMP_FILL_Q,
+    SQL_TMP_FILL_CUSTOMER_Q,
+    SQL_TMP_LIST,
+    SQL_CUSTOMER,
+    SQL_PRODUCT,
+};
+
+static const char *const SQL[] = {
+    [SQL_TMP_CREATE] = "CREATE TEMP TABLE IF NOT EXISTS search_customers(id INTEGER PRIMARY KEY)",
+    [SQL_TMP_CLEAR] = "DELETE FROM temp.search_customers",
+    [SQL_TMP_FILL_Q] = "INSERT INTO temp.search_customers(id) "
+                       "SELECT c.id FROM customers_fts f JOIN customers c ON c.id = f.rowid "
+                       "WHERE customers_fts MATCH ?2 AND c.tenant_id = ?1",
+    [SQL_TMP_FILL_CUSTOMER_Q] = "INSERT INTO temp.search_customers(id) "
+                                "SELECT c.id FROM customers c WHERE c.tenant_id = ?1 "
+                                "AND c.ext_id = ?3 AND c.id IN "
+                                "(SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?2)",
+    [SQL_TMP_LIST] = "SELECT id FROM temp.search_customers ORDER BY id LIMIT ?1",
+    [SQL_CUSTOMER] = "SELECT id FROM customers WHERE tenant_id = ?1 AND ext_id = ?2",
+    [SQL_PRODUCT] = "SELECT id FROM products WHERE tenant_id = ?1 AND ext_id = ?2",
+};
+
+/* Bound parameter numbers of the generated statements. */
+enum {
+    P_TENANT = 1,
+    P_LO = 2,
+    P_HI = 3,
+    P_KEY_ID = 4,
+    P_STATUS = 5,
+    P_CURRENCY = 6,
+    P_MIN = 7,
+    P_MAX = 8,
+    P_PRODUCT = 9,
+    P_CUSTOMER = 10,
+    P_LIMIT = 11,
+    P_PRODUCTS = 20,  /* ?20.. one per product id */
+    P_CUSTOMERS = 90, /* ?90.. one per customer arm */
+};
+
+#define MONTHS_CAP 2400 /* 200 years of month partitions */
+
+/* Result column positions; -1 = not selected. */
+struct cols {
+    int ext_id, status, currency, total, item_count, ingested_at;
+    int c_ext, c_name, c_email;
+};
+
+struct search {
+    struct db *db;
+    const struct search_filter *f;
+    int64_t tenant_id;
+    uint8_t key[CURSOR_KEY_LEN];
+    uint8_t fhash[32];
+    int64_t now_s;
+
+    enum drive drive;
+    int64_t customer_id;                       /* DRIVE_CUSTOMER */
+    int64_t customers[SEARCH_CUSTOMER_LOOP_MAX]; /* DRIVE_CUSTOMERS */
+    size_t ncustomers;
+    bool customers_scan;                       /* DRIVE_TIME with the temp table */
+    int64_t products[SEARCH_MAX_PRODUCTS];
+    size_t nproducts;
+    unsigned status_single;                    /* DRIVE_STATUS: the status */
+
+    int64_t lo, hi;         /* created_at bounds, inclusive */
+    int64_t key_t, key_id;  /* keyset position: last row sent (or the range edge) */
+    int *months;
+    size_t nmonths;
+    int *item_months;
+    size_t nitem_months;
+
+    uint64_t count, pages;
+    bool has_more, client_gone;
+    struct cols cols;
+    struct buf sql, page;
+    struct order_json enc;
+};
+
+uint64_t search_count(const struct search *s)
+{
+    return s->count;
+}
+
+bool search_client_gone(const struct search *s)
+{
+    return s->client_gone;
+}
+
+uint64_t search_pages(const struct search *s)
+{
+    return s->pages;
+}
+
+void search_close(struct search *s)
+{
+    if (!s)
+        return;
+    free(s->months);
+    free(s->item_months);
+    buf_fini(&s->sql);
+    buf_fini(&s->page);
+    free(s);
+}
+
+/* ======================== resolving client ids ======================== */
+
+static int lookup_id(struct db *db, int which, int64_t tenant_id, struct str ext, int64_t *out,
+                     bool *found, struct error *err)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL[which], err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, tenant_id);
+    sqlite3_bind_text(st, 2, ext.ptr, (int)ext.len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (*found)
+        *out = sqlite3_column_int64(st, 0);
+    db_done(db, st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(db, rc, err, "search lookup");
+    return 0;
+}
+
+/* The FTS5 query for a substring: one quoted phrase, quotes doubled. */
+static void fts_phrase(struct buf *b, struct str q)
+{
+    buf_putc(b, '"');
+    for (size_t i = 0; i < q.len; i++) {
+        if (q.ptr[i] == '"')
+            buf_putc(b, '"');
+        buf_putc(b, q.ptr[i]);
+    }
+    buf_putc(b, '"');
+}
+
+/*
+ * q (and customer_id with it): fill temp.search_customers with the tenant's
+ * matching customers and choose how to drive from them.
+ */
+static int resolve_text(struct search *s, struct error *err)
+{
+    const struct search_filter *f = s->f;
+    struct buf phrase = BUF_INIT;
+    int rc = -1;
+    if (db_exec(s->db, SQL[SQL_TMP_CREATE], err))
+        goto out;
+    sqlite3_stmt *st = db_stmt(s->db, SQL[SQL_TMP_CLEAR], err);
+    if (!st)
+        goto out;
+    int src = sqlite3_step(st);
+    db_done(s->db, st);
+    if (src != SQLITE_DONE) {
+        db_fail(s->db, src, err, "search temp");
+        goto out;
+    }
+    fts_phrase(&phrase, f->q);
+    st = db_stmt(s->db, SQL[f->customer.len ? SQL_TMP_FILL_CUSTOMER_Q : SQL_TMP_FILL_Q], err);
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, s->tenant_id);
+    sqlite3_bind_text(st, 2, phrase.data, (int)phrase.len, SQLITE_STATIC);
+    if (f->customer.len)
+        sqlite3_bind_text(st, 3, f->customer.ptr, (int)f->customer.len, SQLITE_STATIC);
+    src = sqlite3_step(st);
+    db_done(s->db, st);
+    if (src != SQLITE_DONE) {
+        db_fail(s->db, src, err, "search text");
+        goto out;
+    }
+    int64_t n = sqlite3_changes64(db_handle(s->db));
+    if (n == 0) {
+        s->drive = DRIVE_EMPTY;
+    } else if (n <= SEARCH_CUSTOMER_LOOP_MAX) {
+        st = db_stmt(s->db, SQL[SQL_TMP_LIST], err);
+        if (!st)
+            goto out;
+        sqlite3_bind_int64(st, 1, SEARCH_CUSTOMER_LOOP_MAX);
+        s->ncustomers = 0;
+        while ((src = sqlite3_step(st)) == SQLITE_ROW)
+            s->customers[s->ncustomers++] = sqlite3_column_int64(st, 0);
+        db_done(s->db, st);
+        if (src != SQLITE_DONE) {
+            db_fail(s->db, src, err, "search text");
+            goto out;
+        }
+        if (s->ncustomers == 1) {
+            s->drive = DRIVE_CUSTOMER;
+            s->customer_id = s->customers[0];
+        } else {
+            s->drive = DRIVE_CUSTOMERS;
+        }
+    } else {
+        s->customers_scan = true; /* drive stays time/status/product */
+    }
+    rc = 0;
+out:
+    buf_fini(&phrase);
+    return rc;
+}
+
+static int resolve(struct search *s, struct error *err)
+{
+    const struct search_filter *f = s->f;
+    bool found;
+    s->drive = DRIVE_TIME;
+    for (size_t i = 0; i < f->nproducts; i++) {
+        int64_t id;
+        if (lookup_id(s->db, SQL_PRODUCT, s->tenant_id, f->products[i], &id, &found, err))
+            return -1;
+        if (found)
+            s->products[s->nproducts++] = id;
+    }
+    if (f->nproducts && !s->nproducts) {
+        s->drive = DRIVE_EMPTY; /* none of the products exist: no order contains them */
+        return 0;
+    }
+    if (f->q.len) {
+        if (resolve_text(s, err))
+            return -1;
+        if (s->drive != DRIVE_TIME)
+            return 0;
+    } else if (f->customer.len) {
+        if (lookup_id(s->db, SQL_CUSTOMER, s->tenant_id, f->customer, &s->customer_id, &found,
+                      err))
+            return -1;
+        s->drive = found ? DRIVE_CUSTOMER : DRIVE_EMPTY;
+        return 0;
+    }
+    if (s->nproducts == 1)
+        s->drive = DRIVE_PRODUCT;
+    else if (f->status_mask && !(f->status_mask & (f->status_mask - 1))) {
+        s->drive = DRIVE_STATUS;
+        s->status_single = (unsigned)__builtin_ctz(f->status_mask);
+    }
+    return 0;
+}
+
+/* ======================== statements ======================== */
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static bool has_items(const struct search *s, int month)
+{
+    return bsearch(&month, s->item_months, s->nitem_months, sizeof(int), cmp_int) != NULL;
+}
+
+static bool need_items_table(const struct search *s)
+{
+    return s->nproducts > 0 || (s->f->fields & FIELD_BIT(FIELD_ITEMS));
+}
+
+/* The SELECT list, recording where each projected value lands. */
+static void build_columns(struct search *s, struct buf *q, const char *k, const char *kid)
+{
+    unsigned f = s->f->fields;
+    int n = 2;
+    struct cols *c = &s->cols;
+    memset(c, -1, sizeof(*c));
+    buf_appendf(q, "SELECT %s.created_at, %s", k, kid);
+#define COL(field, expr)                                                                       \
+    do {                                                                                       \
+        c->field = n++;                                                                        \
+        buf_puts(q, ", " expr);                                                                \
+    } while (0)
+    if (f & FIELD_BIT(FIELD_ORDER_ID))
+        COL(ext_id, "o.ext_id");
+    if (f & FIELD_BIT(FIELD_STATUS))
+        COL(status, "o.status");
+    if (f & (FIELD_BIT(FIELD_CURRENCY) | FIELD_BIT(FIELD_TOTAL) | FIELD_BIT(FIELD_ITEMS)))
+        COL(currency, "o.currency");
+    if (f & FIELD_BIT(FIELD_TOTAL))
+        COL(total, "o.total_minor");
+    if (f & FIELD_BIT(FIELD_ITEM_COUNT))
+        COL(item_count, "o.item_count");
+    if (f & FIELD_BIT(FIELD_INGESTED_AT))
+        COL(ingested_at, "o.ingested_at");
+    if (f & FIELD_BIT(FIELD_CUSTOMER_ID))
+        COL(c_ext, "c.ext_id");
+    if (f & FIELD_BIT(FIELD_CUSTOMER_NAME))
+        COL(c_name, "c.name");
+    if (f & FIELD_BIT(FIELD_CUSTOMER_EMAIL))
+        COL(c_email, "c.email");
+#undef COL
+}
+
+/* WHERE terms shared by every drive: tenant, keyset range, row filters. */
+static void build_filters(struct search *s, struct buf *q, const char *k, const char *kid,
+                          int month, const char *customer_term)
+{
+    const struct search_filter *f = s->f;
+    char items[PARTITION_NAME_MAX];
+    buf_appendf(q, " WHERE o.tenant_id = ?1 AND %s.created_at >= ?2 AND %s.created_at <= ?3", k,
+                k);
+    if (s->f->ascending)
+        buf_appendf(q, " AND (%s.created_at > ?2 OR %s > ?4)", k, kid);
+    else
+        buf_appendf(q, " AND (%s.created_at < ?3 OR %s < ?4)", k, kid);
+    if (customer_term)
+        buf_puts(q, customer_term);
+    if (s->drive == DRIVE_STATUS)
+        buf_puts(q, " AND o.status = ?5");
+    else if (f->status_mask)
+        buf_puts(q, " AND ((?5 >> o.status) & 1) = 1");
+    if (f->currency[0])
+        buf_puts(q, " AND o.currency = ?6");
+    if (f->has_min_total)
+        buf_puts(q, " AND o.total_minor >= ?7");
+    if (f->has_max_total)
+        buf_puts(q, " AND o.total_minor <= ?8");
+    if (s->customers_scan)
+        buf_puts(q, " AND +o.customer_id IN (SELECT id FROM temp.search_customers)");
+    if (s->nproducts && s->drive != DRIVE_PRODUCT) {
+        partition_name("order_items", month, items);
+        buf_appendf(q, " AND EXISTS (SELECT 1 FROM %s x WHERE x.order_id = o.id AND +x.product_id IN (",
+                    items);
+        for (size_t i = 0; i < s->nproducts; i++)
+            buf_appendf(q, "%s?%zu", i ? "," : "", P_PRODUCTS + i);
+        buf_puts(q, "))");
+    }
+}
+
+/* The page statement for one month partition. */
+static void build_sql(struct search *s, int month, struct buf *q)
+{
+    char orders[PARTITION_NAME_MAX], items[PARTITION_NAME_MAX];
+    const char *dir = s->f->ascending ? "ASC" : "DESC";
+    bool join_customer = (s->f->fields & FIELDS_CUSTOMER) != 0;
+    partition_name("orders", month, orders);
+    partition_name("order_items", month, items);
+    buf_reset(q);
+    if (s->drive == DRIVE_CUSTOMERS) {
+        /* One arm per customer, each in index order; SQLite merges them. */
+        for (size_t i = 0; i < s->ncustomers; i++) {
+            char term[64];
+            if (i)
+                buf_puts(q, " UNION ALL ");
+            build_columns(s, q, "o", "o.id");
+            buf_appendf(q, " FROM %s o", orders);
+            if (join_customer)
+                buf_puts(q, " LEFT JOIN customers c ON c.id = o.customer_id");
+            snprintf(term, sizeof(term), " AND o.customer_id = ?%zu", P_CUSTOMERS + i);
+            build_filters(s, q, "o", "o.id", month, term);
+        }
+        buf_appendf(q, " ORDER BY 1 %s, 2 %s LIMIT ?11", dir, dir);
+        return;
+    }
+    if (s->drive == DRIVE_PRODUCT) {
+        build_columns(s, q, "i", "i.order_id");
+        buf_appendf(q, " FROM %s i CROSS JOIN %s o ON o.id = i.order_id", items, orders);
+        if (join_customer)
+            buf_puts(q, " LEFT JOIN customers c ON c.id = o.customer_id");
+        build_filters(s, q, "i", "i.order_id", month,
+                      " AND i.tenant_id = ?1 AND i.product_id = ?9");
+        buf_appendf(q, " ORDER BY i.created_at %s, i.order_id %s LIMIT ?11", dir, dir);
+        return;
+    }
+    build_columns(s, q, "o", "o.id");
+    buf_appendf(q, " FROM %s o", orders);
+    if (join_customer)
+        buf_puts(q, " LEFT JOIN customers c ON c.id = o.customer_id");
+    build_filters(s, q, "o", "o.id", month,
+                  s->drive == DRIVE_CUSTOMER ? " AND o.customer_id = ?10" : NULL);
+    buf_appendf(q, " ORDER BY o.created_at %s, o.id %s LIMIT ?11", dir, dir);
+}
+
+static void bind_all(struct search *s, sqlite3_stmt *st, int64_t limit)
+{
+    const struct search_filter *f = s->f;
+    int max = sqlite3_bind_parameter_count(st);
+#define BIND64(i, v)                                                                           \
+    do {                                                                                       \
+        if ((i) <= max)                                                                        \
+            sqlite3_bind_int64(st, (i), (v));                                                  \
+    } while (0)
+    BIND64(P_TENANT, s->tenant_id);
+    if (f->ascending) {
+        BIND64(P_LO, s->key_t);
+        BIND64(P_HI, s->hi);
+    } else {
+        BIND64(P_LO, s->lo);
+        BIND64(P_HI, s->key_t);
+    }
+    BIND64(P_KEY_ID, s->key_id);
+    BIND64(P_STATUS, s->drive == DRIVE_STATUS ? (int64_t)s->status_single : (int64_t)f->status_mask);
+    if (f->currency[0] && P_CURRENCY <= max)
+        sqlite3_bind_text(st, P_CURRENCY, f->currency, 3, SQLITE_STATIC);
+    BIND64(P_MIN, f->min_total_minor);
+    BIND64(P_MAX, f->max_total_minor);
+    if (s->nproducts)
+        BIND64(P_PRODUCT, s->products[0]);
+    BIND64(P_CUSTOMER, s->customer_id);
+    BIND64(P_LIMIT, limit);
+    for (size_t i = 0; i < s->nproducts; i++)
+        BIND64(P_PRODUCTS + (int)i, s->products[i]);
+    for (size_t i = 0; s->drive == DRIVE_CUSTOMERS && i < s->ncustomers; i++)
+        BIND64(P_CUSTOMERS + (int)i, s->customers[i]);
+#undef BIND64
+}
+
+static int prepare(struct search *s, const char *sql, sqlite3_stmt **out, struct error *err)
+{
+    int rc = sqlite3_prepare_v2(db_handle(s->db), sql, -1, out, NULL);
+    if (rc != SQLITE_OK) {
+        *out = NULL;
+        return db_fail(s->db, rc, err, "search prepare");
+    }
+    return 0;
+}
+
+/* ======================== open ======================== */
+
+static int list_months(struct search *s, const char *base, int **out, size_t *n,
+                       struct error *err)
+{
+    int64_t from = s->f->ascending ? s->key_t : s->lo;
+    int64_t to_incl = s->f->ascending ? s->hi : s->key_t;
+    int64_t to = to_incl == INT64_MAX ? INT64_MAX : to_incl + 1;
+    *out = xmalloc(MONTHS_CAP * sizeof(int));
+    if (partition_months(s->db, base, from, to, *out, MONTHS_CAP, n, err))
+        return -1;
+    if (*n > MONTHS_CAP)
+        *n = MONTHS_CAP;
+    return 0;
+}
+
+int search_open(struct db *db, int64_t tenant_id, const struct search_filter *f,
+                const uint8_t key[CURSOR_KEY_LEN], int64_t now_s, struct search **out,
+                struct error *err)
+{
+    struct search *s = xcalloc(1, sizeof(*s));
+    *out = NULL;
+    s->db = db;
+    s->f = f;
+    s->tenant_id = tenant_id;
+    s->now_s = now_s;
+    memcpy(s->key, key, CURSOR_KEY_LEN);
+    filter_fingerprint(f, s->fhash);
+    s->lo = f->from_s;
+    s->hi = f->to_s == INT64_MAX ? INT64_MAX : f->to_s - 1;
+    s->key_t = f->ascending ? s->lo : s->hi;
+    s->key_id = f->ascending ? INT64_MIN : INT64_MAX;
+    if (f->cursor.len) {
+        struct cursor c;
+        if (cursor_decode(f->cursor, key, tenant_id, s->fhash, f->ascending, now_s, &c, err))
+            goto fail;
+        if (c.last_created_at < s->lo || c.last_created_at > s->hi) {
+            error_set_at(err, ERR_INVALID_CURSOR, "cursor", "cursor: outside the time range");
+            goto fail;
+        }
+        s->key_t = c.last_created_at;
+        s->key_id = c.last_id;
+    }
+    if (resolve(s, err))
+        goto fail;
+    if (s->drive != DRIVE_EMPTY) {
+        if (list_months(s, "orders", &s->months, &s->nmonths, err))
+            goto fail;
+        if (need_items_table(s) &&
+            list_months(s, "order_items", &s->item_months, &s->nitem_months, err))
+            goto fail;
+    }
+    order_json_init(&s->enc, f->fields);
+    *out = s;
+    return 0;
+fail:
+    search_close(s);
+    return -1;
+}
+
+/* ======================== run ======================== */
+
+static int write_items(struct search *s, sqlite3_stmt *it, int64_t order_id, struct error *err)
+{
+    if (it) {
+        sqlite3_bind_int64(it, 1, order_id);
+        int rc;
+        while ((rc = sqlite3_step(it)) == SQLITE_ROW)
+            order_json_item(&s->enc, &s->page, (const char *)sqlite3_column_text(it, 0),
+                            (size_t)sqlite3_column_bytes(it, 0), sqlite3_column_int64(it, 1),
+                            sqlite3_column_int64(it, 2));
+        sqlite3_reset(it);
+        if (rc != SQLITE_DONE)
+            return db_fail(s->db, rc, err, "search items");
+    }
+    order_json_row_end(&s->enc, &s->page);
+    return 0;
+}
+
+static void encode_row(struct search *s, sqlite3_stmt *st)
+{
+    const struct cols *c = &s->cols;
+    struct order_row r;
+    memset(&r, 0, sizeof(r));
+    r.created_at = sqlite3_column_int64(st, 0);
+#define TEXT(col, p, n)                                                                        \
+    do {                                                                                       \
+        if ((col) >= 0) {                                                                      \
+            p = (const char *)sqlite3_column_text(st, (col));                                  \
+            n = (size_t)sqlite3_column_bytes(st, (col));                                       \
+        }                                                                                      \
+    } while (0)
+    TEXT(c->ext_id, r.order_id, r.order_id_len);
+    if (c->status >= 0)
+        r.status = sqlite3_column_int(st, c->status);
+    if (c->currency >= 0)
+        r.currency = (const char *)sqlite3_column_text(st, c->currency);
+    if (r.currency && sqlite3_column_bytes(st, c->currency) != 3)
+        r.currency = NULL;
+    if (c->total >= 0)
+        r.total_minor = sqlite3_column_int64(st, c->total);
+    if (c->item_count >= 0)
+        r.item_count = sqlite3_column_int64(st, c->item_count);
+    if (c->ingested_at >= 0)
+        r.ingested_at = sqlite3_column_int64(st, c->ingested_at);
+    TEXT(c->c_ext, r.customer_id, r.customer_id_len);
+    TEXT(c->c_name, r.customer_name, r.customer_name_len);
+    TEXT(c->c_email, r.customer_email, r.customer_email_len);
+#undef TEXT
+    order_json_row(&s->enc, &s->page, &r);
+}
+
+/* Hand the page to the sink; false when the client is gone. */
+static bool ship(struct search *s, struct sink *out, bool flush)
+{
+    if (s->page.len)
+        sink_write(out, s->page.data, s->page.len);
+    buf_reset(&s->page);
+    if (flush)
+        sink_flush(out);
+    if (out->err)
+        s->client_gone = true;
+    return !out->err;
+}
+
+/* Walk one month partition in keyset pages. 1: stop (limit, client gone), 0: next month. */
+static int run_month(struct search *s, int month, struct sink *out, enum filter_format fmt,
+                     struct error *err)
+{
+    char items[PARTITION_NAME_MAX], isql[256];
+    sqlite3_stmt *st = NULL, *it = NULL;
+    int rc = -1;
+    bool items_here = need_items_table(s) ? has_items(s, month) : false;
+    if (s->drive == DRIVE_PRODUCT && !items_here)
+        return 0; /* no items table for that month: no order there has the product */
+    if (s->nproducts && !items_here)
+        return 0;
+    build_sql(s, month, &s->sql);
+    if (prepare(s, s->sql.data, &st, err))
+        goto out;
+    if ((s->f->fields & FIELD_BIT(FIELD_ITEMS)) && items_here) {
+        partition_name("order_items", month, items);
+        snprintf(isql, sizeof(isql),
+                 "SELECT p.ext_id, i.quantity, i.unit_price_minor FROM %s i "
+                 "LEFT JOIN products p ON p.id = i.product_id WHERE i.order_id = ?1 "
+                 "ORDER BY i.line",
+                 items);
+        if (prepare(s, isql, &it, err))
+            goto out;
+    }
+    for (;;) {
+        int64_t page_rows = s->pages == 0 ? SEARCH_FIRST_PAGE_ROWS : SEARCH_PAGE_ROWS;
+        int64_t want = s->f->limit + 1 - (int64_t)s->count;
+        if (want > page_rows)
+            want = page_rows;
+        bind_all(s, st, want);
+        int64_t fetched = 0;
+        bool full = false;
+        int src;
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t kt = sqlite3_column_int64(st, 0), kid = sqlite3_column_int64(st, 1);
+            fetched++;
+            if (kt == s->key_t && kid == s->key_id)
+                continue; /* the same order again (product on two lines) */
+            if ((int64_t)s->count == s->f->limit) {
+                s->has_more = true;
+                break;
+            }
+            s->key_t = kt;
+            s->key_id = kid;
+            if (fmt == FORMAT_JSON && s->count)
+                buf_putc(&s->page, ',');
+            encode_row(s, st);
+            if ((s->f->fields & FIELD_BIT(FIELD_ITEMS)) && write_items(s, it, kid, err)) {
+                sqlite3_reset(st);
+                goto out;
+            }
+            if (fmt != FORMAT_JSON)
+                buf_putc(&s->page, '\n');
+            s->count++;
+            if (s->page.len >= SEARCH_PAGE_BYTES) {
+                full = true;
+                break;
+            }
+        }
+        /* Reset ends the page's read transaction before any byte goes out. */
+        int rrc = sqlite3_reset(st);
+        if (src != SQLITE_ROW && src != SQLITE_DONE) {
+            db_fail(s->db, src, err, "search step");
+            goto out;
+        }
+        if (src == SQLITE_DONE && rrc != SQLITE_OK) {
+            db_fail(s->db, rrc, err, "search step");
+            goto out;
+        }
+        s->pages++;
+        if (!ship(s, out, s->pages == 1)) {
+            rc = 1;
+            goto out;
+        }
+        if (s->has_more) {
+            rc = 1;
+            goto out;
+        }
+        if (!full && fetched < want)
+            break; /* partition exhausted */
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    sqlite3_finalize(it);
+    return rc;
+}
+
+int search_run(struct search *s, struct sink *out, enum filter_format fmt, struct error *err)
+{
+    char next[CURSOR_TOKEN_MAX];
+    if (fmt == FORMAT_JSON)
+        order_json_doc_begin(&s->page);
+    for (size_t i = 0; s->drive != DRIVE_EMPTY && i < s->nmonths; i++) {
+        int month = s->months[s->f->ascending ? i : s->nmonths - 1 - i];
+        int rc = run_month(s, month, out, fmt, err);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            break;
+    }
+    if (s->client_gone)
+        return 0;
+    if (s->has_more) {
+        struct cursor c = {
+            .tenant_id = s->tenant_id,
+            .ascending = s->f->ascending,
+            .last_created_at = s->key_t,
+            .last_id = s->key_id,
+            .expires_at = s->now_s + SEARCH_CURSOR_TTL_S,
+        };
+        memcpy(c.filter_hash, s->fhash, CURSOR_HASH_LEN);
+        cursor_encode(&c, s->key, next);
+    }
+    if (fmt == FORMAT_JSON)
+        order_json_doc_trailer(&s->page, s->has_more ? next : NULL, s->count);
+    else
+        order_json_ndjson_trailer(&s->page, s->has_more ? next : NULL, s->count);
+    ship(s, out, true);
+    return 0;
+}
+
+/* ======================== explain ======================== */
+
+int search_explain(struct db *db, int64_t tenant_id, const struct search_filter *f,
+                   struct buf *out, struct error *err)
+{
+    static const uint8_t zero_key[CURSOR_KEY_LEN];
+    struct search *s = NULL;
+    struct buf q = BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (search_open(db, tenant_id, f, zero_key, 0, &s, err))
+        goto out;
+    buf_appendf(out, "drive: %s\n", DRIVE_NAMES[s->drive]);
+    if (s->drive == DRIVE_EMPTY) {
+        rc = 0;
+        goto out;
+    }
+    buf_appendf(out, "partitions:");
+    for (size_t i = 0; i < s->nmonths; i++)
+        buf_appendf(out, " %d", s->months[i]);
+    buf_putc(out, '\n');
+    if (!s->nmonths) {
+        rc = 0;
+        goto out;
+    }
+    int month = s->months[f->ascending ? 0 : s->nmonths - 1];
+    build_sql(s, month, &s->sql);
+    buf_puts(&q, "EXPLAIN QUERY PLAN ");
+    buf_append(&q, s->sql.data, s->sql.len);
+    if (prepare(s, q.data, &st, err))
+        goto out;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        buf_appendf(out, "%d|%d|%s\n", sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+                    (const char *)sqlite3_column_text(st, 3));
+    }
+    if (src != SQLITE_DONE) {
+        db_fail(db, src, err, "explain");
+        goto out;
+    }
+    buf_appendf(out, "sql: %s\n", s->sql.data);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    buf_fini(&q);
+    search_close(s);
+    return rc;
+}
