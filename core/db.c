@@ -281,13 +281,18 @@ int db_query_i64(struct db *db, const char *sql, int64_t *out, struct error *err
     return rc == SQLITE_OK ? 0 : db_fail(db, rc, err, "query");
 }
 
+static const char *const SQL_USER_VERSION = "PRAGMA user_version";
+
 int db_schema_version(struct db *db)
 {
-    int64_t v;
     struct error e;
-    if (db_query_i64(db, "PRAGMA user_version", &v, &e))
+    sqlite3_stmt *st = db_stmt(db, SQL_USER_VERSION, &e);
+    if (!st)
         return -1;
-    return (int)v;
+    int rc = sqlite3_step(st);
+    int v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    db_done(db, st);
+    return v;
 }
 
 int db_schema_latest(void)

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/timefmt.h"
 
@@ -103,9 +104,26 @@ int req_begin(struct req *req, const struct req_io *io, struct arena *arena, str
     if (rid && request_id_ok(rid, strlen(rid))) {
         memcpy(req->request_id, rid, strlen(rid) + 1);
     } else {
-        uint8_t raw[16];
-        random_bytes(raw, sizeof(raw));
-        hex_encode(raw, sizeof(raw), req->request_id);
+        /*
+         * 8 random bytes per process (hex) + a 64-bit counter (hex): unique
+         * without a call into the RNG per request.
+         */
+        static char prefix[17];
+        static pid_t prefix_pid;
+        static uint64_t counter;
+        if (prefix_pid != getpid()) {
+            uint8_t raw[8];
+            random_bytes(raw, sizeof(raw));
+            hex_encode(raw, sizeof(raw), prefix);
+            prefix_pid = getpid();
+            counter = 0;
+        }
+        static const char hex[] = "0123456789abcdef";
+        uint64_t c = ++counter;
+        memcpy(req->request_id, prefix, 16);
+        for (int i = 31; i >= 16; i--, c >>= 4)
+            req->request_id[i] = hex[c & 15];
+        req->request_id[32] = '\0';
     }
 
     req->method = str_from(req_env(req, "REQUEST_METHOD"));
