@@ -127,6 +127,10 @@ test: deps
 bench: deps all
 	@for b in benchmarks/*/run.sh; do [ -x "$$b" ] && BUILD=$(BUILD) "$$b"; done; true
 
+# EXPLAIN QUERY PLAN of the heavy search queries into docs/explain.md (DB=path, default var/cartograph.db).
+explain: all
+	@BUILD=$(BUILD) scripts/explain $(DB)
+
 format:
 	clang-format -i core/*.c core/*.h fcgi-app/*.c fcgi-app/*.h
 

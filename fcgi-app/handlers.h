@@ -37,6 +37,17 @@ int h_order_search(struct req *req, struct resp *resp, struct error *err);
 
 /* Helpers shared by handlers (handlers.c). */
 #include <jansson.h>
+
+/* h_products.c, h_stock.c, h_price.c, h_settings.c (stock and prices) */
+int h_product_put(struct req *req, struct resp *resp, struct error *err);
+int h_product_get(struct req *req, struct resp *resp, struct error *err);
+int h_stock_bulk_update(struct req *req, struct resp *resp, struct error *err);
+/* Path parameter i as a percent-decoded, valid client product id (arena). */
+int path_product_id(struct req *req, unsigned i, const char **out, size_t *len,
+                    struct error *err);
+/* A money member (decimal string or number) in minor units; *present false if absent. */
+int json_get_money(json_t *obj, const char *name, int exponent, bool *present, int64_t *out,
+                   struct error *err);
 /*
  * Read the body (≤ route cap) and parse it as one JSON object.
  * Returns a new reference or NULL with err (invalid_json with line/column,

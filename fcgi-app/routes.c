@@ -14,6 +14,7 @@
 static const char *const NO_PARAMS[] = {NULL};
 static const char *const DEBUG_STREAM_PARAMS[] = {"bytes", NULL};
 static const char *const DEBUG_UPLOAD_PARAMS[] = {"sleep_ms", NULL};
+static const char *const STOCK_PARAMS[] = {"mode", "allow_negative", NULL};
 
 const struct route ROUTES[] = {
     {"GET", "/api/v1/health", h_health, 0, 0, NO_PARAMS, "health", NULL},
@@ -38,6 +39,15 @@ const struct route ROUTES[] = {
      NULL},
     {"GET", "/api/v1/ingest/orders/{run}/errors", h_ingest_errors, ROUTE_AUTH, 0, NO_PARAMS,
      "ingest_errors", NULL},
+
+    {"PUT", "/api/v1/tenants/{tenant}/products/{product}", h_product_put,
+     ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE | ROUTE_IDEMPOTENT, 64 * KiB, NO_PARAMS,
+     "product_put", NULL},
+    {"GET", "/api/v1/tenants/{tenant}/products/{product}", h_product_get,
+     ROUTE_AUTH | ROUTE_TENANT, 0, NO_PARAMS, "product_get", NULL},
+    {"PUT", "/api/v1/tenants/{tenant}/stock/bulk_update", h_stock_bulk_update,
+     ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE | ROUTE_IDEMPOTENT | ROUTE_STREAM_BODY,
+     64 * MiB, STOCK_PARAMS, "stock_bulk_update", NULL},
 
     {"GET", "/api/v1/_debug/stream", h_debug_stream, ROUTE_ADMIN, 0, DEBUG_STREAM_PARAMS,
      "debug_stream", NULL},
