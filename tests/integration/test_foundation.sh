@@ -4,7 +4,7 @@
 # revocation, malformed and oversized input, /metrics through promtool.
 source "$(dirname "$0")/lib.sh"
 
-stack_start lighttpd 2
+stack_start "${FRONT:-lighttpd}" 2
 
 echo "-- health and routing"
 http GET /api/v1/health
@@ -117,7 +117,12 @@ expect_problem "absurd query string" 414 query_too_long
 http GET "/api/v1/health?a=%ff%fe"
 [ "$STATUS" = 400 ] && ok "query not UTF-8 is a 400" || fail "query not UTF-8" "$STATUS"
 http GET /api/v1/health -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)"
-[ "$STATUS" = 431 ] && ok "huge header answered 431 by the front server" || fail "huge header" "status $STATUS"
+if [ "${FRONT:-lighttpd}" = lighttpd ]; then
+  [ "$STATUS" = 431 ] && ok "huge header answered 431 by lighttpd" || fail "huge header" "status $STATUS"
+else
+  # Caddy accepts headers up to 1 MB; the worker ignores what it does not read.
+  [ "$STATUS" = 200 ] && ok "huge header passed by caddy and ignored" || fail "huge header" "status $STATUS"
+fi
 http GET "/api/v1/tenants/$A_ID" -H "Authorization: Bearer $(head -c 3000 /dev/zero | tr '\0' a)"
 expect_problem "absurd bearer token" 401 unauthorized
 http GET "/api/v1/health/../../etc/passwd"
