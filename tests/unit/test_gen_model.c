@@ -467,3 +467,62 @@ Test(gen_file, gzip_holds_the_same_bytes_and_sha_is_of_the_file)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+/*
+ * The ingest parser (core/order.h) is the schema: every valid line passes it
+ * and comes back as the order it was made from; every bad line fails it,
+ * except unknown_product, which is well-formed and only fails in the store.
+ */
+#include "arena.h"
+#include "order.h"
+
+Test(gen_format, ingest_parser_accepts_every_valid_line_and_rejects_bad_ones)
+{
+    struct gen_model m = model_for(300, 300, 3000);
+    struct gen_config c = m.cfg;
+    c.bad_rows_ppm = 200000;
+    gen_model_fini(&m);
+    gen_model_init(&m, &c);
+    struct gen_orders it;
+    struct gen_order o;
+    struct buf b = BUF_INIT;
+    struct arena a;
+    int64_t bad_seen[GEN_BAD__COUNT] = {0};
+    arena_init(&a);
+    gen_orders_init(&it, &m, 1);
+    while (gen_orders_next(&it, &o)) {
+        struct gen_customer cu;
+        gen_customer(&m, 1, o.customer, &cu);
+        buf_reset(&b);
+        gen_fmt_order_line(&b, &o, &cu);
+        struct order po;
+        struct error err;
+        arena_reset(&a);
+        cr_assert_eq(order_parse(b.data, b.len - 1, &a, &po, &err), 0, "%s: %s", err.detail,
+                     b.data);
+        cr_assert(str_eq_cstr(po.order_id, o.order_id));
+        cr_assert_eq(po.total_minor, o.total_minor);
+        cr_assert_eq(po.created_at, o.created_at);
+        cr_assert_eq((int)po.nitems, o.nitems);
+        struct gen_bad bad[1];
+        int nb = gen_bad_after(&it, &o, bad, 1);
+        for (int k = 0; k < nb; k++) {
+            buf_reset(&b);
+            gen_fmt_bad_line(&b, &o, &cu, &bad[k], c.products);
+            arena_reset(&a);
+            int rc = order_parse(b.data, b.len - 1, &a, &po, &err);
+            bad_seen[bad[k].kind]++;
+            if (bad[k].kind == GEN_BAD_UNKNOWN_PRODUCT)
+                cr_assert_eq(rc, 0, "well-formed, unknown only to the database");
+            else
+                cr_assert_eq(rc, -1, "kind %s must fail: %s", gen_bad_kind_name(bad[k].kind),
+                             b.data);
+        }
+    }
+    for (int k = 0; k < GEN_BAD__COUNT; k++)
+        cr_assert_gt(bad_seen[k], 0, "kind %s was drawn", gen_bad_kind_name(k));
+    arena_fini(&a);
+    buf_fini(&b);
+    gen_orders_fini(&it);
+    gen_model_fini(&m);
+}
