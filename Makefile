@@ -116,6 +116,9 @@ stop:
 unit: all
 	@fail=0; for t in $(TESTS); do echo "== $$t"; $$t --jobs 2 || fail=1; done; exit $$fail
 
+# The tus integration test drives an unmodified tus client (npm, pinned in tests/package-lock.json).
+tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json ; cd tests && npm ci --no-audit --no-fund --loglevel=error
+integration: tests/node_modules/.package-lock.json
 integration: all
 	@BUILD=$(BUILD) tests/integration/run.sh
 

@@ -27,6 +27,12 @@ int h_ingest_orders(struct req *req, struct resp *resp, struct error *err);
 int h_ingest_admit(struct req *req, struct resp *resp, struct error *err);
 int h_ingest_get(struct req *req, struct resp *resp, struct error *err);
 int h_ingest_errors(struct req *req, struct resp *resp, struct error *err);
+/* h_uploads.c (tus 1.0) */
+int h_uploads_options(struct req *req, struct resp *resp, struct error *err);
+int h_upload_create(struct req *req, struct resp *resp, struct error *err);
+int h_upload_head(struct req *req, struct resp *resp, struct error *err);
+int h_upload_patch(struct req *req, struct resp *resp, struct error *err);
+int h_upload_delete(struct req *req, struct resp *resp, struct error *err);
 
 /* h_debug.c (admin only, off unless CARTOGRAPH_DEBUG_ROUTES=1) */
 int h_debug_stream(struct req *req, struct resp *resp, struct error *err);
