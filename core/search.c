@@ -80,12 +80,12 @@ static const char *const SQL[] = {
     [SQL_TMP_CREATE] = "CREATE TEMP TABLE IF NOT EXISTS search_customers(id INTEGER PRIMARY KEY)",
     [SQL_TMP_CLEAR] = "DELETE FROM temp.search_customers",
     [SQL_TMP_FILL_Q] = "INSERT INTO temp.search_customers(id) "
-                       "SELECT c.id FROM customers_fts f JOIN customers c ON c.id = f.rowid "
+                       "SELECT c.id FROM customers_fts f CROSS JOIN customers c ON c.id = f.rowid "
                        "WHERE customers_fts MATCH ?2 AND c.tenant_id = ?1",
     [SQL_TMP_FILL_CUSTOMER_Q] = "INSERT INTO temp.search_customers(id) "
                                 "SELECT c.id FROM customers c WHERE c.tenant_id = ?1 "
-                                "AND c.ext_id = ?3 AND c.id IN "
-                                "(SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?2)",
+                                "AND c.ext_id = ?3 AND EXISTS (SELECT 1 FROM customers_fts "
+                                "WHERE customers_fts MATCH ?2 AND rowid = c.id)",
     [SQL_TMP_LIST] = "SELECT id FROM temp.search_customers ORDER BY id LIMIT ?1",
     [SQL_CUSTOMER] = "SELECT id FROM customers WHERE tenant_id = ?1 AND ext_id = ?2",
     [SQL_PRODUCT] = "SELECT id FROM products WHERE tenant_id = ?1 AND ext_id = ?2",
