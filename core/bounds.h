@@ -9,7 +9,7 @@
 #define CORE_BOUNDS_H
 
 /* HTTP surface (the front server enforces its own caps before us). */
-#define HEADER_MAX_BYTES        8192    /* one header value we look at */
+#define HEADERS_MAX_BYTES       16384   /* all request headers together (= lighttpd's cap) */
 #define QUERY_MAX_BYTES         8192    /* whole QUERY_STRING */
 #define QUERY_MAX_PARAMS        64      /* name=value pairs in a query */
 #define PATH_MAX_BYTES          2048    /* REQUEST_URI path part */
@@ -83,7 +83,7 @@
 #define PRICE_WINDOW_MAX        100     /* anomaly history window, prices */
 #define ANOMALY_PAGE_MAX_ROWS   10000   /* NDJSON anomaly listing, rows per response */
 #define SSE_POLL_MS             200     /* follow mode: new-anomaly poll interval */
-#define SSE_HEARTBEAT_MS        5000    /* follow mode: comment line when idle */
+#define SSE_HEARTBEAT_MS        2000    /* follow mode: comment line when idle; finds gone clients */
 #define SSE_LIFETIME_MAX_MS     120000  /* follow mode: the connection ends after this */
 #define SSE_FOLLOWERS_MAX_PCT   50      /* of the workers, at most (at least 1 if workers > 1) */
 

@@ -141,6 +141,13 @@ int req_begin(struct req *req, const struct req_io *io, struct arena *arena, str
     if (cl && *cl && str_to_i64(str_from(cl), &v) == 0 && v >= 0)
         req->content_length = v;
 
+    /*
+     * lighttpd rejects more than 16 KiB of headers itself (431); Caddy passes
+     * up to 1 MB. The same bound is enforced here so both fronts agree.
+     */
+    if (io->header_bytes && io->header_bytes(io->ctx) > HEADERS_MAX_BYTES)
+        return error_set(err, ERR_HEADER_TOO_LARGE, "request headers exceed %d bytes",
+                         HEADERS_MAX_BYTES);
     if (req->path.len > PATH_MAX_BYTES)
         return error_set(err, ERR_URI_TOO_LONG, "path is %zu bytes; the limit is %d",
                          req->path.len, PATH_MAX_BYTES);
@@ -272,9 +279,20 @@ static ssize_t mem_read(void *ctx, void *p, size_t n)
     return (ssize_t)n;
 }
 
+static size_t mem_header_bytes(void *ctx)
+{
+    struct req_mem *m = ctx;
+    size_t n = 0;
+    for (size_t i = 0; m->env && m->env[i]; i += 2)
+        if (strncmp(m->env[i], "HTTP_", 5) == 0)
+            n += strlen(m->env[i]) - 5 + strlen(m->env[i + 1]) + 4;
+    return n;
+}
+
 void req_io_mem(struct req_io *io, struct req_mem *m)
 {
     io->param = mem_param;
     io->read = mem_read;
+    io->header_bytes = mem_header_bytes;
     io->ctx = m;
 }

@@ -33,6 +33,8 @@ struct idem_claim;
 struct req_io {
     const char *(*param)(void *ctx, const char *name); /* CGI variable or NULL */
     ssize_t (*read)(void *ctx, void *p, size_t n);     /* body bytes, 0 at end, -1 error */
+    /* Total bytes of the HTTP_* request headers (names and values); may be NULL. */
+    size_t (*header_bytes)(void *ctx);
     void *ctx;
 };
 

@@ -51,6 +51,17 @@ static const char *fcgx_param(void *ctx, const char *name)
     return FCGX_GetParam(name, r->envp);
 }
 
+/* "HTTP_NAME=value" entries: the header as sent is about name + ": " + value + CRLF. */
+static size_t fcgx_header_bytes(void *ctx)
+{
+    FCGX_Request *r = ctx;
+    size_t n = 0;
+    for (char **e = r->envp; e && *e; e++)
+        if (strncmp(*e, "HTTP_", 5) == 0)
+            n += strlen(*e) - 5 + 3;
+    return n;
+}
+
 static ssize_t fcgx_read(void *ctx, void *p, size_t n)
 {
     FCGX_Request *r = ctx;
@@ -200,7 +211,7 @@ int worker_main(unsigned slot)
         }
 
         struct req req;
-        struct req_io rio = {fcgx_param, fcgx_read, &fcgx};
+        struct req_io rio = {fcgx_param, fcgx_read, fcgx_header_bytes, &fcgx};
         struct resp_io wio = {fcgx_write, fcgx_flush, &fcgx};
         sb_gauge_add(SBG_INFLIGHT, 1);
         resp_begin(&resp, &wio);
