@@ -842,10 +842,14 @@ static int gen_tenant_all(struct run *r, int t, struct error *err)
             goto out_nd;
         file_json(&to->files_json, &nd, "orders", "ndjson");
     }
-    if (files && (csv_close(to, &f, "orders", err) || (f_open = false) ||
-                  csv_close(to, &f2, "order_items", err)))
-        goto out_nd;
-    f_open = f2_open = false;
+    if (files) {
+        f_open = false; /* csv_close releases the file whatever it returns */
+        if (csv_close(to, &f, "orders", err))
+            goto out_nd;
+        f2_open = false;
+        if (csv_close(to, &f2, "order_items", err))
+            goto out_nd;
+    }
     r->stat[T_ORDERS].ns += elapsed_ns(t0);
     rc = 0;
 out_nd:
