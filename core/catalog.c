@@ -4,9 +4,10 @@
  * The upsert is one BEGIN IMMEDIATE transaction of at most five statements
  * on primary-key or unique-index rows (category upsert, product read,
  * product insert/update), so it holds the write lock for microseconds. The
- * product's price_at is set to the time of the PUT when a price is given: a
- * price set by hand is the newest accepted price, and later price events
- * compare against it.
+ * product's price_at (the observed_at of the current price) is cleared when a
+ * price is given by hand: such a price is the baseline that price events
+ * compare against, and any later event, whatever its observed_at, may
+ * replace it.
  */
 #include "catalog.h"
 
@@ -111,7 +112,7 @@ int catalog_product_put(struct db *db, int64_t tenant_id, const char *ext_id, si
         same_currency = strcmp((const char *)sqlite3_column_text(st, 1), in->currency) == 0;
         had_price = sqlite3_column_type(st, 2) != SQLITE_NULL;
         old_price = sqlite3_column_int64(st, 2);
-        old_price_at = sqlite3_column_int64(st, 3);
+        old_price_at = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
     }
     db_done(db, st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -122,7 +123,7 @@ int catalog_product_put(struct db *db, int64_t tenant_id, const char *ext_id, si
     /* The price kept or set, and when it became current. */
     bool has_price = in->has_price || (had_price && same_currency);
     int64_t price = in->has_price ? in->price_minor : old_price;
-    int64_t price_at = in->has_price ? now : old_price_at;
+    bool has_price_at = in->has_price ? false : had_price && same_currency && old_price_at;
     if (id == 0) {
         if (!(st = db_stmt(db, SQL[SQL_PRODUCT_INSERT], err)))
             goto fail;
@@ -132,10 +133,8 @@ int catalog_product_put(struct db *db, int64_t tenant_id, const char *ext_id, si
         if (cat)
             sqlite3_bind_int64(st, 4, cat);
         sqlite3_bind_text(st, 5, in->currency, 3, SQLITE_STATIC);
-        if (has_price) {
+        if (has_price)
             sqlite3_bind_int64(st, 6, price);
-            sqlite3_bind_int64(st, 7, price_at);
-        }
         sqlite3_bind_int64(st, 8, now);
         if (step_done(db, st, err, "product insert"))
             goto fail;
@@ -147,10 +146,10 @@ int catalog_product_put(struct db *db, int64_t tenant_id, const char *ext_id, si
         if (cat)
             sqlite3_bind_int64(st, 3, cat);
         sqlite3_bind_text(st, 4, in->currency, 3, SQLITE_STATIC);
-        if (has_price) {
+        if (has_price)
             sqlite3_bind_int64(st, 5, price);
-            sqlite3_bind_int64(st, 6, price_at);
-        }
+        if (has_price && has_price_at)
+            sqlite3_bind_int64(st, 6, old_price_at);
         sqlite3_bind_int64(st, 7, now);
         if (step_done(db, st, err, "product update"))
             goto fail;
@@ -238,9 +237,14 @@ void catalog_product_json(const struct product *p, struct buf *out)
     if (p->has_price) {
         buf_putc(out, '"');
         buf_append_money(out, p->price_minor, exp < 0 ? 2 : exp);
-        buf_puts(out, "\",\"price_at\":\"");
-        rfc3339_append(out, p->price_at);
-        buf_putc(out, '"');
+        buf_puts(out, "\",\"price_at\":");
+        if (p->price_at) {
+            buf_putc(out, '"');
+            rfc3339_append(out, p->price_at);
+            buf_putc(out, '"');
+        } else {
+            buf_puts(out, "null");
+        }
     } else {
         buf_puts(out, "null,\"price_at\":null");
     }

@@ -32,7 +32,7 @@ struct product {
     char currency[4];
     bool has_price;
     int64_t price_minor;
-    int64_t price_at; /* seconds */
+    int64_t price_at; /* seconds; 0 when the price was set by hand (no observation) */
     int64_t created_at, updated_at;
     /* stock_levels; zero when the product never had a stock event */
     int64_t quantity;

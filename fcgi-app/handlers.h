@@ -48,6 +48,12 @@ int h_order_search(struct req *req, struct resp *resp, struct error *err);
 int h_product_put(struct req *req, struct resp *resp, struct error *err);
 int h_product_get(struct req *req, struct resp *resp, struct error *err);
 int h_stock_bulk_update(struct req *req, struct resp *resp, struct error *err);
+int h_price_event(struct req *req, struct resp *resp, struct error *err);
+int h_price_review(struct req *req, struct resp *resp, struct error *err);
+int h_price_anomalies_product(struct req *req, struct resp *resp, struct error *err);
+int h_price_anomalies_tenant(struct req *req, struct resp *resp, struct error *err);
+int h_settings_get(struct req *req, struct resp *resp, struct error *err);
+int h_settings_patch(struct req *req, struct resp *resp, struct error *err);
 /* Path parameter i as a percent-decoded, valid client product id (arena). */
 int path_product_id(struct req *req, unsigned i, const char **out, size_t *len,
                     struct error *err);

@@ -15,6 +15,8 @@ static const char *const NO_PARAMS[] = {NULL};
 static const char *const DEBUG_STREAM_PARAMS[] = {"bytes", NULL};
 static const char *const DEBUG_UPLOAD_PARAMS[] = {"sleep_ms", NULL};
 static const char *const STOCK_PARAMS[] = {"mode", "allow_negative", NULL};
+static const char *const ANOMALY_PARAMS[] = {"since", "until", "review_status", "cursor",
+                                               "limit", "follow", NULL};
 
 const struct route ROUTES[] = {
     {"GET", "/api/v1/health", h_health, 0, 0, NO_PARAMS, "health", NULL},
@@ -62,6 +64,21 @@ const struct route ROUTES[] = {
     {"PUT", "/api/v1/tenants/{tenant}/stock/bulk_update", h_stock_bulk_update,
      ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE | ROUTE_IDEMPOTENT | ROUTE_STREAM_BODY,
      64 * MiB, STOCK_PARAMS, "stock_bulk_update", NULL},
+    {"POST", "/api/v1/tenants/{tenant}/products/{product}/price-event", h_price_event,
+     ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE | ROUTE_IDEMPOTENT, 64 * KiB, NO_PARAMS,
+     "price_event", NULL},
+    {"POST", "/api/v1/tenants/{tenant}/products/{product}/price-anomalies/{event}/review",
+     h_price_review, ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE | ROUTE_IDEMPOTENT, 16 * KiB,
+     NO_PARAMS, "price_review", NULL},
+    {"GET", "/api/v1/tenants/{tenant}/products/{product}/price-anomalies",
+     h_price_anomalies_product, ROUTE_AUTH | ROUTE_TENANT, 0, ANOMALY_PARAMS,
+     "price_anomalies_product", NULL},
+    {"GET", "/api/v1/tenants/{tenant}/price-anomalies", h_price_anomalies_tenant,
+     ROUTE_AUTH | ROUTE_TENANT, 0, ANOMALY_PARAMS, "price_anomalies", NULL},
+    {"GET", "/api/v1/tenants/{tenant}/settings", h_settings_get, ROUTE_AUTH | ROUTE_TENANT, 0,
+     NO_PARAMS, "settings_get", NULL},
+    {"PATCH", "/api/v1/tenants/{tenant}/settings", h_settings_patch,
+     ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE, 16 * KiB, NO_PARAMS, "settings_patch", NULL},
 
     {"GET", "/api/v1/_debug/stream", h_debug_stream, ROUTE_ADMIN, 0, DEBUG_STREAM_PARAMS,
      "debug_stream", NULL},
