@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# benchmarks/ingest/run.sh: bulk ingest end to end, against the direct loader.
+#
+# The orders of a gen_dataset preset (medium: 4 tenants x 250k = 1M orders,
+# ~3 items each) go through lighttpd to POST /api/v1/ingest/orders/: each
+# tenant's orders are sent as X requests (X = 1, 10, 100; each tenant's file
+# split on line boundaries), by 1 or 2 concurrent curl clients (2 workers).
+# Every configuration starts from a fresh database holding only the catalog
+# (gen_dataset --orders 0 --load). In the same run the direct loader
+# (gen_dataset --load, the same store_orders.c path without HTTP, parsing or
+# validation) loads the same orders into a fresh database, and the ratio
+# endpoint/direct is printed. Per configuration: orders/s over the wall time,
+# request latency p50/p95, the workers' peak RSS growth over their RSS before
+# the run (VmHWM - VmRSS; and the anonymous part alone, sampled every 100 ms).
+# Prints a table and appends it to docs/benchmarks.md.
+#
+#   benchmarks/ingest/run.sh [PRESET=medium]
+#   env: XS="1 10 100" CLIENTS="1 2" KEEP=1 (keep databases) NO_DOC=1 (do not append)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+PRESET=${1:-medium}
+XS=${XS:-1 10 100}
+CLIENTS=${CLIENTS:-1 2}
+WORKERS=2
+make -s "$BUILD/cartograph" "$BUILD/gen_dataset" >/dev/null
+GEN=$ROOT/$BUILD/gen_dataset
+W=${BENCH_DIR:-/tmp/cartograph-bench-ingest}
+mkdir -p "$W"
+VAR=""
+cleanup() {
+  [ -n "$VAR" ] && scripts/stack.sh stop "$VAR" >/dev/null 2>&1 || true
+  [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null || true
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$W"/run-* "$W"/direct
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# 1. The dataset files (kept between runs of the same preset).
+DS=$W/ds-$PRESET
+if [ ! -f "$DS/manifest.json" ]; then
+  rm -rf "$DS"
+  echo "generating the $PRESET dataset into $DS"
+  "$GEN" --preset "$PRESET" --out "$DS" --progress none >/dev/null
+fi
+TENANTS=$(cd "$DS" && ls -d t[0-9]*/ | tr -d / | tr '\n' ' ')
+TOTAL=$(cat "$DS"/t*/orders-*.ndjson | wc -l)
+BYTES=$(cat "$DS"/t*/orders-*.ndjson | wc -c)
+echo "dataset: $PRESET, tenants: $TENANTS, $TOTAL orders, $((BYTES / 1048576)) MiB of NDJSON"
+
+# 2. Request bodies: each tenant's orders split into X files on line boundaries.
+for x in $XS; do
+  [ -d "$DS/bodies-$x" ] && continue
+  mkdir -p "$DS/bodies-$x.tmp"
+  for t in $TENANTS; do
+    [ -f "$DS/$t.all" ] || cat "$DS/$t"/orders-*.ndjson > "$DS/$t.all"
+    split -n "l/$x" -d -a 3 "$DS/$t.all" "$DS/bodies-$x.tmp/$t-"
+  done
+  mv "$DS/bodies-$x.tmp" "$DS/bodies-$x"
+done
+
+# 3. The direct load of the same orders.
+rm -rf "$W/direct"; mkdir -p "$W/direct"
+echo "direct load (gen_dataset --preset $PRESET --load)"
+"$GEN" --preset "$PRESET" --load --db "$W/direct/c.db" --stats "$W/direct/stats.json" \
+  --keys-out "$W/direct/keys.json" --progress none >/dev/null
+DIRECT=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["tables"]["orders"]["rows_per_s"]))' "$W/direct/stats.json")
+echo "  direct: $DIRECT orders/s (with items)"
+
+cat > "$W/client.sh" <<'SH'
+#!/bin/sh
+# client.sh KEY FILE URL TAG: one ingest request; prints "status seconds".
+exec curl -sS -o "$2.out.$4" -w '%{http_code} %{time_total}\n' -X POST \
+  -H "Authorization: Bearer $1" -H 'Content-Type: application/x-ndjson' -T "$2" "$3"
+SH
+chmod +x "$W/client.sh"
+
+rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# 4. The endpoint, per X and client count.
+RESULTS=$W/results.txt; : > "$RESULTS"
+for x in $XS; do
+  for c in $CLIENTS; do
+    VAR=$W/run-$x-$c; rm -rf "$VAR"
+    P=$(port)
+    scripts/stack.sh start "$VAR" "$P" "$WORKERS" lighttpd >/dev/null
+    "$GEN" --preset "$PRESET" --orders 0 --load --db "$VAR/cartograph.db" --keys-out "$VAR/keys.json" \
+      --progress none >/dev/null
+    curl -fsS -o /dev/null "http://127.0.0.1:$P/api/v1/health"
+    pids=$(pgrep -P "$(cat "$VAR/run/master.pid")" | tr '\n' ' ')
+    declare -A base=() anon0=()
+    for p in $pids; do base[$p]=$(rss_kb "$p" VmRSS); anon0[$p]=$(rss_kb "$p" RssAnon); done
+    # RssAnon peak sampler (VmHWM covers the total).
+    (while :; do for p in $pids; do echo "$p $(rss_kb "$p" RssAnon)"; done; sleep 0.1; done) > "$VAR/anon.txt" &
+    SAMPLER=$!
+    jobs=$VAR/jobs.txt; : > "$jobs"
+    for f in "$DS/bodies-$x"/t*-[0-9][0-9][0-9]; do
+      t=$(basename "$f" | cut -d- -f1)
+      key=$(python3 -c 'import json,sys; print([t["api_key"] for t in json.load(open(sys.argv[1]))["tenants"] if t["slug"] == sys.argv[2]][0])' "$VAR/keys.json" "$t")
+      echo "$key $f http://127.0.0.1:$P/api/v1/ingest/orders $x-$c" >> "$jobs"
+    done
+    # Interleave tenants so concurrent clients write different tenants' rows.
+    sort -t- -k2,2 -s "$jobs" -o "$jobs"
+    t0=$(date +%s.%N)
+    xargs -P "$c" -L 1 "$W/client.sh" < "$jobs" > "$VAR/lat.txt"
+    t1=$(date +%s.%N)
+    kill "$SAMPLER"; SAMPLER=""
+    peak=0; peak_anon=0
+    for p in $pids; do
+      g=$(( $(rss_kb "$p" VmHWM) - ${base[$p]} )); [ $g -gt $peak ] && peak=$g
+      a=$(awk -v p="$p" '$1 == p {print $2}' "$VAR/anon.txt" | sort -n | tail -1)
+      ga=$(( ${a:-0} - ${anon0[$p]} )); [ $ga -gt $peak_anon ] && peak_anon=$ga
+    done
+    inserted=$(cat "$DS/bodies-$x"/*.out."$x-$c" | python3 -c '
+import json, sys
+n = f = 0
+for line in sys.stdin.read().replace("}{", "}\n{").splitlines():
+    d = json.loads(line); n += d.get("rows_inserted", 0); f += d.get("rows_failed", 0)
+print(n, f)')
+    [ "${KEEP:-0}" = 1 ] || rm -f "$DS/bodies-$x"/*."$x-$c"
+    python3 - "$VAR/lat.txt" "$t0" "$t1" "$x" "$c" "$inserted" "$TOTAL" "$DIRECT" "$peak" "$peak_anon" \
+      >> "$RESULTS" <<'PY'
+import sys
+lat, t0, t1, x, c, ins, total, direct, peak, anon = sys.argv[1:]
+ins, failed = map(int, ins.split())
+rows = [l.split() for l in open(lat) if l.strip()]
+ok = sorted(float(r[1]) for r in rows if r[0] == "200")
+bad = len(rows) - len(ok)
+q = lambda p: ok[min(len(ok) - 1, int(p * len(ok)))] if ok else float("nan")
+wall = float(t1) - float(t0)
+rate = ins / wall
+print(f"| {x} per tenant | {c} | {len(rows)} | {ins} | {failed + bad} | {wall:.1f} | {rate:,.0f} | "
+      f"{q(0.5):.2f} | {q(0.95):.2f} | {int(peak) / 1024:.1f} | {int(anon) / 1024:.1f} | {rate / int(direct):.2f} |")
+PY
+    tail -n1 "$RESULTS"
+    scripts/stack.sh stop "$VAR" >/dev/null; VAR=""
+    [ "${KEEP:-0}" = 1 ] || rm -rf "$W/run-$x-$c"
+  done
+done
+
+HDR="| requests | clients | requests total | orders inserted | failed | wall s | orders/s | p50 s | p95 s | peak RSS growth MiB | anon growth MiB | vs direct |
+|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo
+echo "direct load: $DIRECT orders/s"
+echo "$HDR"; cat "$RESULTS"
+[ "${NO_DOC:-0}" = 1 ] && exit 0
+{
+  echo
+  echo "## Bulk ingest ($PRESET: $TOTAL orders, $((BYTES / 1048576)) MiB NDJSON, lighttpd, $WORKERS workers)"
+  echo
+  echo "- $(date -u +%Y-%m-%dT%H:%MZ) \`benchmarks/ingest/run.sh $PRESET\` at $(git rev-parse --short HEAD); direct load (gen_dataset --load): $DIRECT orders/s"
+  echo
+  echo "$HDR"
+  cat "$RESULTS"
+} >> docs/benchmarks.md
