@@ -56,7 +56,7 @@
 #define SEARCH_Q_MAX_BYTES      256     /* q= length */
 #define SEARCH_FIRST_PAGE_ROWS  256     /* first keyset page: small, for time to first byte */
 #define SEARCH_PAGE_ROWS        4096    /* later keyset pages, one read transaction each */
-#define SEARCH_PAGE_BYTES       (256 * 1024) /* a page also ends at this much encoded output */
+#define SEARCH_PAGE_BYTES       (64 * 1024) /* a page also ends at this much encoded output (= RESP_FLUSH_BYTES) */
 #define SEARCH_CURSOR_TTL_S     86400   /* a next_cursor is accepted for this long */
 #define SEARCH_CUSTOMER_LOOP_MAX 32     /* q matching <= this many customers: drive by customer index */
 
