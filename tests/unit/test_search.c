@@ -8,6 +8,7 @@
  */
 #include "../fixtures/search_fixture.h"
 #include "../fixtures/search_plans.h"
+#include "order_json.h"
 
 #define NOW 1800000000LL
 
@@ -420,4 +421,37 @@ Test(search, partitions_outside_the_range_are_not_listed)
     cr_assert_eq(search_explain(X.db, X.tenant[0], &f, &out, &err), 0);
     cr_assert(strstr(out.data, "partitions: 202502 202503\n"), "%s", out.data);
     buf_fini(&out);
+}
+
+/* A failure after rows were sent: -1 with the reason, rows before it kept, and
+ * the JSON document closed with an error member. */
+Test(search, error_midway_ends_the_stream_with_an_error_record)
+{
+    struct search_filter f;
+    struct filter_param p[4];
+    char qs[] = "limit=100000&format=json&fields=order_id";
+    struct error err;
+    size_t n = fx_params(qs, p, 4);
+    cr_assert_eq(filter_parse(p, n, &f, &err), 0);
+    struct search *s;
+    cr_assert_eq(search_open(X.db, X.tenant[0], &f, FX_KEY, NOW, &s, &err), 0);
+    /* The oldest partition disappears between open and run. */
+    fx_exec(&X, "DROP TABLE orders_p202501");
+    struct buf out = BUF_INIT;
+    struct sink sink;
+    sink_init_buf(&sink, &out);
+    cr_assert_eq(search_run(s, &sink, FORMAT_JSON, &err), -1);
+    cr_assert_eq(err.code, ERR_INTERNAL, "%s", err.detail);
+    cr_assert_gt(search_count(s), 0, "newer months were streamed first");
+    order_json_doc_error(&out, search_count(s), &err, "rid-1");
+    json_error_t je;
+    json_t *j = json_loadb(out.data, out.len, 0, &je);
+    cr_assert_not_null(j, "still one JSON document: %s", je.text);
+    cr_assert_eq(json_array_size(json_object_get(j, "data")), search_count(s));
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+                     "internal_error");
+    cr_assert(json_is_null(json_object_get(j, "next_cursor")));
+    json_decref(j);
+    buf_fini(&out);
+    search_close(s);
 }
