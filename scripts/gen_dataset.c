@@ -980,7 +980,12 @@ static int write_manifest(struct run *r, struct error *err)
     return rc;
 }
 
-static int write_keys(struct run *r, struct error *err)
+/*
+ * The keys of the first n tenants, rewritten after each loaded tenant (write
+ * to a temporary file, rename) so that a load stopped half-way still leaves
+ * the keys of every tenant it created.
+ */
+static int write_keys(struct run *r, int n, struct error *err)
 {
     const struct opts *o = r->o;
     char path[GEN_FILE_PATH_MAX];
@@ -1002,7 +1007,7 @@ static int write_keys(struct run *r, struct error *err)
     buf_puts(&b, ",\"config\":");
     append_config(&b, o);
     buf_puts(&b, ",\"tenants\":[");
-    for (int t = 0; t < o->cfg.tenants; t++) {
+    for (int t = 0; t < n; t++) {
         struct tenant_out *to = &r->tenants[t];
         buf_puts(&b, t ? ",\n  {" : "\n  {");
         buf_puts(&b, "\"slug\":\"");
@@ -1030,7 +1035,7 @@ static int write_keys(struct run *r, struct error *err)
             goto out;
     }
     rc = write_text(path, &b, 0600, err);
-    if (rc == 0)
+    if (rc == 0 && n == o->cfg.tenants)
         fprintf(stderr, "tenant ids and API keys: %s\n", path);
 out:
     buf_fini(&b);
@@ -1130,8 +1135,18 @@ int main(int argc, char **argv)
     r.tenants = xcalloc((size_t)o.cfg.tenants, sizeof(*r.tenants));
     if (o.out && gen_mkdirs(o.out, &err))
         goto out;
-    if (o.load && db_open(o.db_path, DB_OPEN_MIGRATE, &r.db, &err))
-        goto out;
+    if (o.load) {
+        char parent[GEN_FILE_PATH_MAX];
+        snprintf(parent, sizeof(parent), "%s", o.db_path);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = '\0';
+            if (gen_mkdirs(parent, &err))
+                goto out;
+        }
+        if (db_open(o.db_path, DB_OPEN_MIGRATE, &r.db, &err))
+            goto out;
+    }
 
     struct gen_counts n;
     gen_counts_per_tenant(&o.cfg, &n);
@@ -1162,6 +1177,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "\ngen_dataset: tenant %d: ", t + 1);
             goto out;
         }
+        if (o.load && write_keys(&r, t + 1, &err))
+            goto out;
         if (o.load && r.prog.mode != PROGRESS_NONE)
             fprintf(stderr, "%sloaded %s as %s\n", r.prog.mode == PROGRESS_BAR ? "\n" : "",
                     r.tenants[t].tn.slug, r.tenants[t].db_tenant.public_id);
@@ -1170,8 +1187,6 @@ int main(int argc, char **argv)
         progress_print(&r.prog, true);
     int64_t total_ns = time_mono_ns() - t0;
     if (o.out && write_manifest(&r, &err))
-        goto out;
-    if (o.load && write_keys(&r, &err))
         goto out;
     report(&r, total_ns);
     rc = 0;
