@@ -59,6 +59,7 @@
 #define SEARCH_PAGE_BYTES       (64 * 1024) /* a page also ends at this much encoded output (= RESP_FLUSH_BYTES) */
 #define SEARCH_CURSOR_TTL_S     86400   /* a next_cursor is accepted for this long */
 #define SEARCH_CUSTOMER_LOOP_MAX 32     /* q matching <= this many customers: drive by customer index */
+#define SEARCH_Q_LOOKUP_MAX     2048    /* q matching <= this many customers (all tenants): pick the tenant's by key */
 
 /* Processes. */
 #define WORKERS_MAX             64

@@ -20,7 +20,7 @@
  *                    other filters checked on the row (several statuses, totals,
  *                    currency, several products through an EXISTS probe of the
  *                    items primary key, q matching many customers through a
- *                    temp table of their ids)
+ *                    bitmap of their ids checked in C as rows come)
  *
  * Terms that must not steer the planner away from the drive are written so
  * no index can use them ("+o.customer_id", "(?5 >> o.status) & 1"). Every
@@ -67,26 +67,16 @@ static const char *const DRIVE_NAMES[] = {
 };
 
 enum {
-    SQL_TMP_CREATE,
-    SQL_TMP_CLEAR,
-    SQL_TMP_FILL_Q,
-    SQL_TMP_FILL_CUSTOMER_Q,
-    SQL_TMP_LIST,
+    SQL_FTS_IDS,
+    SQL_CUSTOMER_OF_TENANT,
     SQL_CUSTOMER,
     SQL_PRODUCT,
 };
 
 static const char *const SQL[] = {
-    [SQL_TMP_CREATE] = "CREATE TEMP TABLE IF NOT EXISTS search_customers(id INTEGER PRIMARY KEY)",
-    [SQL_TMP_CLEAR] = "DELETE FROM temp.search_customers",
-    [SQL_TMP_FILL_Q] = "INSERT INTO temp.search_customers(id) "
-                       "SELECT c.id FROM customers_fts f CROSS JOIN customers c ON c.id = f.rowid "
-                       "WHERE customers_fts MATCH ?2 AND c.tenant_id = ?1",
-    [SQL_TMP_FILL_CUSTOMER_Q] = "INSERT INTO temp.search_customers(id) "
-                                "SELECT c.id FROM customers c WHERE c.tenant_id = ?1 "
-                                "AND c.ext_id = ?3 AND EXISTS (SELECT 1 FROM customers_fts "
-                                "WHERE customers_fts MATCH ?2 AND rowid = c.id)",
-    [SQL_TMP_LIST] = "SELECT id FROM temp.search_customers ORDER BY id LIMIT ?1",
+    /* Every tenant's matches, ascending rowid (FTS5's order). */
+    [SQL_FTS_IDS] = "SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?1",
+    [SQL_CUSTOMER_OF_TENANT] = "SELECT 1 FROM customers WHERE id = ?2 AND tenant_id = ?1",
     [SQL_CUSTOMER] = "SELECT id FROM customers WHERE tenant_id = ?1 AND ext_id = ?2",
     [SQL_PRODUCT] = "SELECT id FROM products WHERE tenant_id = ?1 AND ext_id = ?2",
 };
@@ -112,7 +102,7 @@ enum {
 
 /* Result column positions; -1 = not selected. */
 struct cols {
-    int ext_id, status, currency, total, item_count, ingested_at;
+    int ext_id, status, currency, total, item_count, ingested_at, customer;
     int c_ext, c_name, c_email;
 };
 
@@ -128,7 +118,8 @@ struct search {
     int64_t customer_id;                       /* DRIVE_CUSTOMER */
     int64_t customers[SEARCH_CUSTOMER_LOOP_MAX]; /* DRIVE_CUSTOMERS */
     size_t ncustomers;
-    bool customers_scan;                       /* DRIVE_TIME with the temp table */
+    uint8_t *cust_bits;     /* q matched many customers: bitmap by customer id, checked per row */
+    int64_t cust_bits_max;  /* ids above this are not in the bitmap */
     int64_t products[SEARCH_MAX_PRODUCTS];
     size_t nproducts;
     unsigned status_single;                    /* DRIVE_STATUS: the status */
@@ -168,6 +159,7 @@ void search_close(struct search *s)
         return;
     free(s->months);
     free(s->item_months);
+    free(s->cust_bits);
     buf_fini(&s->sql);
     buf_fini(&s->page);
     free(s);
@@ -205,64 +197,102 @@ static void fts_phrase(struct buf *b, struct str q)
     buf_putc(b, '"');
 }
 
+static bool cust_bit(const struct search *s, int64_t id)
+{
+    return id >= 0 && id <= s->cust_bits_max && (s->cust_bits[id >> 3] >> (id & 7)) & 1;
+}
+
 /*
- * q (and customer_id with it): fill temp.search_customers with the tenant's
- * matching customers and choose how to drive from them.
+ * q (and customer_id with it): the customers matching the term, then the
+ * drive. One pass over FTS5's matches (all tenants, ascending rowid) builds a
+ * bitmap by customer id: no join, no temp table, and other tenants' ids in it
+ * are harmless because this tenant's orders never reference them. When the
+ * matches are few (SEARCH_Q_LOOKUP_MAX), the tenant's own ones are picked out
+ * by primary key and, if at most SEARCH_CUSTOMER_LOOP_MAX, drive the plan
+ * through the customer index; otherwise the bitmap is checked per row on
+ * whatever index drives. Memory: max customer id / 8 bytes (25 KB per 200k
+ * customers).
  */
 static int resolve_text(struct search *s, struct error *err)
 {
     const struct search_filter *f = s->f;
     struct buf phrase = BUF_INIT;
-    int rc = -1;
-    if (db_exec(s->db, SQL[SQL_TMP_CREATE], err))
-        goto out;
-    sqlite3_stmt *st = db_stmt(s->db, SQL[SQL_TMP_CLEAR], err);
-    if (!st)
-        goto out;
-    int src = sqlite3_step(st);
-    db_done(s->db, st);
-    if (src != SQLITE_DONE) {
-        db_fail(s->db, src, err, "search temp");
-        goto out;
-    }
+    int64_t few[SEARCH_Q_LOOKUP_MAX];
+    size_t n = 0, cap = 0;
+    int rc = -1, src;
+    bool found;
     fts_phrase(&phrase, f->q);
-    st = db_stmt(s->db, SQL[f->customer.len ? SQL_TMP_FILL_CUSTOMER_Q : SQL_TMP_FILL_Q], err);
+    sqlite3_stmt *st = db_stmt(s->db, SQL[SQL_FTS_IDS], err);
     if (!st)
         goto out;
-    sqlite3_bind_int64(st, 1, s->tenant_id);
-    sqlite3_bind_text(st, 2, phrase.data, (int)phrase.len, SQLITE_STATIC);
-    if (f->customer.len)
-        sqlite3_bind_text(st, 3, f->customer.ptr, (int)f->customer.len, SQLITE_STATIC);
-    src = sqlite3_step(st);
+    sqlite3_bind_text(st, 1, phrase.data, (int)phrase.len, SQLITE_STATIC);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id < 0)
+            continue;
+        if ((size_t)(id >> 3) >= cap) {
+            size_t ncap = cap ? cap : 4096;
+            while ((size_t)(id >> 3) >= ncap)
+                ncap *= 2;
+            s->cust_bits = xrealloc(s->cust_bits, ncap);
+            memset(s->cust_bits + cap, 0, ncap - cap);
+            cap = ncap;
+        }
+        s->cust_bits[id >> 3] |= (uint8_t)(1u << (id & 7));
+        if (id > s->cust_bits_max)
+            s->cust_bits_max = id;
+        if (n < SEARCH_Q_LOOKUP_MAX)
+            few[n] = id;
+        n++;
+    }
     db_done(s->db, st);
     if (src != SQLITE_DONE) {
         db_fail(s->db, src, err, "search text");
         goto out;
     }
-    int64_t n = sqlite3_changes64(db_handle(s->db));
-    if (n == 0) {
+    if (f->customer.len) {
+        /* One customer, and it must match the term. */
+        if (lookup_id(s->db, SQL_CUSTOMER, s->tenant_id, f->customer, &s->customer_id, &found,
+                      err))
+            goto out;
+        s->drive = found && n && cust_bit(s, s->customer_id) ? DRIVE_CUSTOMER : DRIVE_EMPTY;
+    } else if (n == 0) {
         s->drive = DRIVE_EMPTY;
-    } else if (n <= SEARCH_CUSTOMER_LOOP_MAX) {
-        st = db_stmt(s->db, SQL[SQL_TMP_LIST], err);
-        if (!st)
-            goto out;
-        sqlite3_bind_int64(st, 1, SEARCH_CUSTOMER_LOOP_MAX);
-        s->ncustomers = 0;
-        while ((src = sqlite3_step(st)) == SQLITE_ROW)
-            s->customers[s->ncustomers++] = sqlite3_column_int64(st, 0);
-        db_done(s->db, st);
-        if (src != SQLITE_DONE) {
-            db_fail(s->db, src, err, "search text");
-            goto out;
+    } else if (n <= SEARCH_Q_LOOKUP_MAX) {
+        size_t k = 0;
+        bool many = false;
+        for (size_t i = 0; i < n && !many; i++) {
+            st = db_stmt(s->db, SQL[SQL_CUSTOMER_OF_TENANT], err);
+            if (!st)
+                goto out;
+            sqlite3_bind_int64(st, 1, s->tenant_id);
+            sqlite3_bind_int64(st, 2, few[i]);
+            src = sqlite3_step(st);
+            db_done(s->db, st);
+            if (src != SQLITE_ROW && src != SQLITE_DONE) {
+                db_fail(s->db, src, err, "search text");
+                goto out;
+            }
+            if (src == SQLITE_ROW) {
+                if (k == SEARCH_CUSTOMER_LOOP_MAX)
+                    many = true;
+                else
+                    s->customers[k++] = few[i];
+            }
         }
-        if (s->ncustomers == 1) {
-            s->drive = DRIVE_CUSTOMER;
-            s->customer_id = s->customers[0];
-        } else {
+        s->ncustomers = k;
+        if (many)
+            ; /* keep the bitmap; the drive is chosen from the other filters */
+        else if (k == 0)
+            s->drive = DRIVE_EMPTY;
+        else if (k == 1)
+            s->drive = DRIVE_CUSTOMER, s->customer_id = s->customers[0];
+        else
             s->drive = DRIVE_CUSTOMERS;
-        }
-    } else {
-        s->customers_scan = true; /* drive stays time/status/product */
+    }
+    if (s->drive == DRIVE_CUSTOMER || s->drive == DRIVE_CUSTOMERS || s->drive == DRIVE_EMPTY) {
+        free(s->cust_bits); /* the plan already restricts to the matching customers */
+        s->cust_bits = NULL;
     }
     rc = 0;
 out:
@@ -356,6 +386,8 @@ static void build_columns(struct search *s, struct buf *q, const char *k, const 
         COL(c_name, "c.name");
     if (f & FIELD_BIT(FIELD_CUSTOMER_EMAIL))
         COL(c_email, "c.email");
+    if (s->cust_bits)
+        COL(customer, "o.customer_id");
 #undef COL
 }
 
@@ -383,8 +415,6 @@ static void build_filters(struct search *s, struct buf *q, const char *k, const 
         buf_puts(q, " AND o.total_minor >= ?7");
     if (f->has_max_total)
         buf_puts(q, " AND o.total_minor <= ?8");
-    if (s->customers_scan)
-        buf_puts(q, " AND +o.customer_id IN (SELECT id FROM temp.search_customers)");
     if (s->nproducts && s->drive != DRIVE_PRODUCT) {
         partition_name("order_items", month, items);
         buf_appendf(q, " AND EXISTS (SELECT 1 FROM %s x WHERE x.order_id = o.id AND +x.product_id IN (",
@@ -647,6 +677,11 @@ static int run_month(struct search *s, int month, struct sink *out, enum filter_
             fetched++;
             if (kt == s->key_t && kid == s->key_id)
                 continue; /* the same order again (product on two lines) */
+            if (s->cust_bits && !cust_bit(s, sqlite3_column_int64(st, s->cols.customer))) {
+                s->key_t = kt; /* not a matching customer: step over it */
+                s->key_id = kid;
+                continue;
+            }
             if ((int64_t)s->count == s->f->limit) {
                 s->has_more = true;
                 break;
