@@ -16,6 +16,7 @@
 #include "bounds.h"
 #include "catalog.h"
 #include "crypto.h"
+#include "idem.h"
 #include "money.h"
 #include "partition.h"
 #include "scoreboard.h"
@@ -35,6 +36,8 @@ enum {
     SQL_MAX_TENANT,
     SQL_MAX_PRODUCT,
     SQL_RECORD,
+    SQL_IDEM_GET,
+    SQL_IDEM_PUT,
 };
 
 #define RECORD_COLS                                                                        \
@@ -75,6 +78,12 @@ static const char *const SQL[] = {
     [SQL_MAX_TENANT] = "SELECT max(seq) FROM price_events WHERE tenant_id = ?1 AND anomaly != 0",
     [SQL_MAX_PRODUCT] = "SELECT max(seq) FROM price_events "
                         "WHERE tenant_id = ?1 AND product_id = ?2 AND anomaly != 0",
+    [SQL_IDEM_GET] = "SELECT fingerprint, status, body, created_at FROM idempotency_keys "
+                     "WHERE tenant_id = ?1 AND route = 'price_event' AND key = ?2 AND state = 1",
+    [SQL_IDEM_PUT] = "INSERT OR REPLACE INTO idempotency_keys(tenant_id, route, key, fingerprint, "
+                     "state, owner, lease_until, status, content_type, body, created_at) "
+                     "VALUES (?1, 'price_event', ?2, ?3, 1, 'price.c', 0, ?4, 'application/json', "
+                     "?5, ?6)",
     [SQL_RECORD] = "SELECT " RECORD_COLS
                    "FROM price_events e JOIN products p ON p.id = e.product_id "
                    "WHERE e.seq = ?1",
@@ -368,6 +377,55 @@ static int replay(struct db *db, int64_t tenant_id, const struct product_row *p,
     return 1;
 }
 
+/* 1: answered from the key's stored response, 0: key new (or none), -1: 422 / error. */
+static int key_replay(struct db *db, int64_t tenant_id, const struct price_event_in *in,
+                      int64_t now_ms, struct price_outcome *out, struct error *err)
+{
+    if (!in->idem_key)
+        return 0;
+    sqlite3_stmt *st = db_stmt(db, SQL[SQL_IDEM_GET], err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, tenant_id);
+    sqlite3_bind_text(st, 2, in->idem_key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_int64(st, 3) >= now_ms - IDEM_RETENTION_MS) {
+        found = 1;
+        if (sqlite3_column_bytes(st, 0) != SHA256_LEN ||
+            !ct_equal(sqlite3_column_blob(st, 0), in->fingerprint, SHA256_LEN)) {
+            db_done(db, st);
+            return error_set_at(err, ERR_IDEM_MISMATCH, "Idempotency-Key",
+                                "this Idempotency-Key was used with a different request");
+        }
+        out->status = sqlite3_column_int(st, 1);
+        buf_append(&out->body, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+        out->result = PRICE_KEY_REPLAY;
+    }
+    db_done(db, st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(db, rc, err, "idempotency key read");
+    return found;
+}
+
+static int key_store(struct db *db, int64_t tenant_id, const struct price_event_in *in,
+                     int64_t now_ms, const struct price_outcome *out, struct error *err)
+{
+    if (!in->idem_key)
+        return 0;
+    sqlite3_stmt *st = db_stmt(db, SQL[SQL_IDEM_PUT], err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, tenant_id);
+    sqlite3_bind_text(st, 2, in->idem_key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, in->fingerprint, SHA256_LEN, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, out->status);
+    sqlite3_bind_blob(st, 5, out->body.data, (int)out->body.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now_ms);
+    int rc = sqlite3_step(st);
+    db_done(db, st);
+    return rc == SQLITE_DONE ? 0 : db_fail(db, rc, err, "idempotency key write");
+}
+
 int price_event_submit(struct db *db, int64_t tenant_id, const char *product, size_t product_len,
                        const struct price_event_in *in, const struct tenant_settings *s,
                        int64_t now_ms, struct price_outcome *out, struct error *err)
@@ -381,6 +439,11 @@ int price_event_submit(struct db *db, int64_t tenant_id, const char *product, si
 
     if (db_begin(db, err))
         return -1;
+    rc = key_replay(db, tenant_id, in, now_ms, out, err);
+    if (rc != 0) {
+        db_rollback(db); /* a replay writes nothing */
+        return rc > 0 ? 0 : -1;
+    }
     if (product_row(db, tenant_id, product, product_len, &p, err))
         goto fail;
     if (strcmp(p.currency, in->currency) != 0) {
@@ -393,7 +456,9 @@ int price_event_submit(struct db *db, int64_t tenant_id, const char *product, si
     if (rc < 0)
         goto fail;
     if (rc > 0) {
-        db_rollback(db); /* nothing was written */
+        /* Nothing new: only the key, if any, is recorded with the answer. */
+        if (key_store(db, tenant_id, in, now_ms, out, err) || db_commit(db, err))
+            goto fail;
         sb_count(SBC_PRICE_DUPLICATE, 1);
         return 0;
     }
@@ -477,9 +542,11 @@ int price_event_submit(struct db *db, int64_t tenant_id, const char *product, si
             error_set(err, ERR_INTERNAL, "stored price event not found");
         goto fail;
     }
+    out->result = PRICE_STORED;
+    if (key_store(db, tenant_id, in, now_ms, out, err))
+        goto fail;
     if (db_commit(db, err))
         return -1;
-    out->result = PRICE_STORED;
     sb_count(v.flags ? SBC_PRICE_ANOMALY : SBC_PRICE_ACCEPTED, 1);
     return 0;
 fail:

@@ -5,7 +5,9 @@
  *   POST /api/v1/tenants/{t}/products/{p}/price-event
  *        {"event_id","price","currency","observed_at","source"?,"metadata"?}
  *        → 201 {"event_id","sequence","old_price","new_price","change_pct",
- *               "anomaly","review_status",...}; 429 when rate limited
+ *               "anomaly","review_status",...}; 429 when rate limited.
+ *        Idempotency-Key is honoured inside the event's transaction
+ *        (core/price.h), so this route is not flagged ROUTE_IDEMPOTENT.
  *   POST /api/v1/tenants/{t}/products/{p}/price-anomalies/{event_id}/review
  *        {"decision": "approve"|"reject", "note"?}
  *   GET  /api/v1/tenants/{t}/products/{p}/price-anomalies   one product
@@ -31,6 +33,8 @@
 #include <time.h>
 
 #include "../core/catalog.h"
+#include "../core/crypto.h"
+#include "../core/idem.h"
 #include "../core/money.h"
 #include "../core/price.h"
 #include "../core/scoreboard.h"
@@ -72,6 +76,47 @@ static void rate_headers(struct resp *resp, const struct price_outcome *o)
     buf_fini(&state);
 }
 
+/*
+ * The body as one JSON object, and the request's fingerprint as the router
+ * computes it for Idempotency-Key (method, path, query, body).
+ */
+static json_t *read_json(struct req *req, struct price_event_in *in, struct error *err)
+{
+    struct buf body = BUF_INIT;
+    struct sha256 h;
+    json_error_t je;
+    json_t *j = NULL;
+    if (req_read_body(req, req->body_max, &body, err))
+        goto out;
+    sha256_init(&h);
+    sha256_update(&h, req->method.ptr, req->method.len);
+    sha256_update(&h, "\n", 1);
+    sha256_update(&h, req->path.ptr, req->path.len);
+    sha256_update(&h, "\n", 1);
+    sha256_update(&h, req->query.ptr, req->query.len);
+    sha256_update(&h, "\n", 1);
+    sha256_update(&h, body.data, body.len);
+    sha256_final(&h, in->fingerprint);
+    sha256_fini(&h);
+    if (!utf8_valid(body.data, body.len)) {
+        error_set(err, ERR_INVALID_UTF8, "request body is not valid UTF-8");
+        goto out;
+    }
+    if (!(j = json_loadb(body.data, body.len, JSON_REJECT_DUPLICATES, &je))) {
+        error_set(err, ERR_INVALID_JSON, "invalid JSON at line %d, column %d: %s", je.line,
+                  je.column, je.text);
+        goto out;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+        error_set_at(err, ERR_INVALID_JSON, "", "request body must be a JSON object");
+    }
+out:
+    buf_fini(&body);
+    return j;
+}
+
 int h_price_event(struct req *req, struct resp *resp, struct error *err)
 {
     const char *product, *id, *cur, *src;
@@ -79,16 +124,23 @@ int h_price_event(struct req *req, struct resp *resp, struct error *err)
     struct price_event_in in;
     struct tenant_settings s;
     struct price_outcome o;
-    char *meta = NULL;
+    char *meta = NULL, key[256];
     int rc = -1;
     json_t *j = NULL;
 
     price_outcome_init(&o);
+    memset(&in, 0, sizeof(in));
     if (path_product_id(req, 1, &product, &product_len, err))
         goto out;
-    if (!(j = body_json_object(req, err)))
+    const char *hk = req_env(req, "HTTP_IDEMPOTENCY_KEY");
+    if (hk) {
+        if (idem_key_parse(hk, key, err))
+            goto out;
+        req->idem_key = arena_strndup(req->arena, key, strlen(key));
+        in.idem_key = key;
+    }
+    if (!(j = read_json(req, &in, err)))
         goto out;
-    memset(&in, 0, sizeof(in));
     if (json_get_string(j, "event_id", EVENT_ID_MAX_BYTES, &id, &id_len, err) ||
         json_get_string(j, "currency", 3, &cur, &cur_len, err) ||
         json_get_string(j, "source", SOURCE_MAX_BYTES, &src, &src_len, err))
@@ -154,7 +206,7 @@ int h_price_event(struct req *req, struct resp *resp, struct error *err)
         goto out;
     }
     resp_json(resp, o.status);
-    if (o.result == PRICE_REPLAYED)
+    if (o.result == PRICE_REPLAYED || o.result == PRICE_KEY_REPLAY)
         resp_header(resp, "Idempotent-Replayed", "true");
     else
         rate_headers(resp, &o);

@@ -64,9 +64,9 @@ const struct route ROUTES[] = {
     {"PUT", "/api/v1/tenants/{tenant}/stock/bulk_update", h_stock_bulk_update,
      ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE | ROUTE_IDEMPOTENT | ROUTE_STREAM_BODY,
      64 * MiB, STOCK_PARAMS, "stock_bulk_update", NULL},
+    /* price_event: Idempotency-Key handled inside its one transaction (core/price.h) */
     {"POST", "/api/v1/tenants/{tenant}/products/{product}/price-event", h_price_event,
-     ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE | ROUTE_IDEMPOTENT, 64 * KiB, NO_PARAMS,
-     "price_event", NULL},
+     ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE, 64 * KiB, NO_PARAMS, "price_event", NULL},
     {"POST", "/api/v1/tenants/{tenant}/products/{product}/price-anomalies/{event}/review",
      h_price_review, ROUTE_AUTH | ROUTE_TENANT | ROUTE_WRITE | ROUTE_IDEMPOTENT, 16 * KiB,
      NO_PARAMS, "price_review", NULL},

@@ -69,6 +69,12 @@ ik=$BODY
 http POST "/api/v1/tenants/$T/products/P1/price-event" "${AUTH[@]}" "${J[@]}" -H 'Idempotency-Key: "w-1"' \
   -d '{"event_id":"e-3","price":"10.20","currency":"EUR","observed_at":"2025-03-01T11:00:00Z"}'
 [ "$BODY" = "$ik" ] && [ "$(header Idempotent-Replayed)" = true ] && ok "Idempotency-Key replay" || fail "Idempotency-Key replay" "$BODY"
+http POST "/api/v1/tenants/$T/products/P1/price-event" "${AUTH[@]}" "${J[@]}" -H 'Idempotency-Key: "w-1"' \
+  -d '{"event_id":"e-3","price":"10.30","currency":"EUR","observed_at":"2025-03-01T11:00:00Z"}'
+expect_problem "same Idempotency-Key, other body" 422 idempotency_key_reused
+http POST "/api/v1/tenants/$T/products/P1/price-event" "${AUTH[@]}" "${J[@]}" -H 'Idempotency-Key: bad key' \
+  -d '{"event_id":"e-3","price":"10.30","currency":"EUR","observed_at":"2025-03-01T11:00:00Z"}'
+expect_problem "malformed Idempotency-Key" 400 idempotency_key_invalid
 n=$(sqlite3 -cmd ".timeout 5000" "$VAR/cartograph.db" "SELECT count(*) FROM price_events WHERE event_id IN ('e-1','e-3')")
 [ "$n" = 2 ] && ok "each retried event stored once" || fail "stored once" "$n"
 http POST "/api/v1/tenants/$T/products/P1/price-event" "${AUTH[@]}" "${J[@]}" \
