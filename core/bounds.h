@@ -75,7 +75,7 @@
 #define STOCK_JSON_BODY_MAX_BYTES (16 * 1024 * 1024) /* JSON-document bulk update body */
 #define STOCK_LINE_MAX_BYTES    (64 * 1024) /* one NDJSON event line */
 #define STOCK_REQUEST_EVENTS_MAX 250000 /* events in one bulk update */
-#define STOCK_PRODUCT_EVENTS_MAX 20000  /* events of one product in one request (one transaction) */
+#define STOCK_PRODUCT_EVENTS_MAX 8192   /* events of one product in one request (one transaction) */
 #define STOCK_GROUP_EVENTS      8192    /* events per commit group (whole products) */
 #define STOCK_GROUP_MAX_MS      50      /* a commit group closes after this long */
 #define STOCK_ERRORS_MAX        100     /* validation errors listed in a 400 */
