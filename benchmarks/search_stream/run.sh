@@ -80,6 +80,7 @@ rss_now() { awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print a, f}' "/proc/$W
 # Warm the page cache once (all mixes read the same partitions).
 curl -s -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/v1/tenants/$PUB/orders/search?limit=100000"
 read -r ANON0 FILE0 < <(rss_now)
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 RESULTS=$TMP/results; : > "$RESULTS"
 for mix in "${MIXES[@]}"; do
   IFS='|' read -r name qs bare <<< "$mix"
@@ -122,11 +123,12 @@ PY
 done
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 {
   echo
   echo "## Search stream (order search, $PRESET preset), $(date -u '+%Y-%m-%d %H:%M') UTC"
   echo
-  echo "\`benchmarks/search_stream/run.sh $RUNS\` on $(nproc) cores ($cpu), shared machine; lighttpd + $WORKERS worker, curl on 127.0.0.1, default projection, NDJSON; tenant $PUB ($CUR). Medians of $RUNS runs per mix, each alternated with the bare loop and the in-process core run; p95 is of the same $RUNS totals."
+  echo "\`benchmarks/search_stream/run.sh $RUNS\` on $(nproc) cores ($cpu), shared machine; lighttpd + $WORKERS worker, curl on 127.0.0.1, default projection, NDJSON; tenant $PUB ($CUR). Medians of $RUNS runs per mix, each alternated with the bare loop and the in-process core run; p95 is of the same $RUNS totals. Load average $LOAD0 at the start, $LOAD1 at the end (2 cores: above ~1 other work competes)."
   echo
   echo "| mix | rows | rows/s (HTTP) | TTFB ms | total p50 ms | total p95 ms | MB/s | bare rows/s | HTTP / bare | core / bare | worker RssAnon growth MB | mmap file pages MB | same rows |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
