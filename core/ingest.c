@@ -112,6 +112,7 @@ struct ingest {
     int64_t t0_ns;                 /* this request's start */
     uint64_t parsed_offset, parsed_lines;
 
+    struct store_cache *cache; /* product ids across this run's batches */
     struct arena arena; /* strings of the pending entries */
     struct entry *pending;
     size_t npending;
@@ -128,6 +129,7 @@ static void ingest_new(struct db *db, int64_t tenant_id, struct ingest **out)
     ing->tenant_id = tenant_id;
     ing->t0_ns = time_mono_ns();
     arena_init(&ing->arena);
+    ing->cache = store_cache_new();
     ing->pending = xmalloc(INGEST_BATCH_MAX_ROWS * sizeof(*ing->pending));
     *out = ing;
 }
@@ -139,6 +141,7 @@ void ingest_free(struct ingest *ing)
     if (ing->rate > 0)
         sb_gauge_add(SBG_INGEST_ROWS_RATE, -(int64_t)ing->rate);
     arena_fini(&ing->arena);
+    store_cache_free(ing->cache);
     free(ing->pending);
     free(ing->idem_key);
     free(ing);
@@ -366,6 +369,7 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
     if (store_batch_begin(ing->db, ing->tenant_id, &b, err))
         return -1;
     store_batch_set_ingest(b, ing->id);
+    store_batch_set_cache(b, ing->cache);
     while (i < ing->npending) {
         struct entry *e = &ing->pending[i++];
         enum error_code code = e->code;

@@ -21,6 +21,7 @@
 #ifndef CORE_ORDER_H
 #define CORE_ORDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -35,6 +36,12 @@
  * errors can name the order.
  */
 int order_parse(const char *line, size_t n, struct arena *a, struct order *o, struct error *err);
+
+/*
+ * Parse lines with jansson on a per-line bump arena (default true) or on
+ * plain malloc; for benchmarks/bench_ingest_store.c, which measures both.
+ */
+void order_parse_line_arena(bool on);
 
 /* Earliest and latest accepted created_at (epoch seconds). */
 #define ORDER_TIME_MIN 946684800LL  /* 2000-01-01T00:00:00Z */

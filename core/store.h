@@ -82,6 +82,16 @@ int store_order(struct store_batch *b, const struct order *o, enum store_outcome
  * 0 (the default, as for the direct loader) tags nothing.
  */
 void store_batch_set_ingest(struct store_batch *b, int64_t ingest_id);
+/*
+ * A product-id cache that outlives batches (one per ingest run or load):
+ * found products are remembered, so a run looks each product up once, not
+ * once per batch. Optional; bounded; not shared between processes.
+ */
+struct store_cache;
+struct store_cache *store_cache_new(void);
+void store_cache_free(struct store_cache *c);
+/* Use c for this batch (it is reset when the batch's tenant differs). */
+void store_batch_set_cache(struct store_batch *b, struct store_cache *c);
 /* Rows stored in this batch so far (inserted + duplicate + rejected). */
 size_t store_batch_rows(const struct store_batch *b);
 /* COMMIT and free the batch. On failure the batch is rolled back and freed. */

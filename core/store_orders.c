@@ -113,6 +113,15 @@ static void map_grow(struct map *m)
     free(old.slots);
 }
 
+/* The entry for the key, or NULL. */
+static struct map_entry *map_find(struct map *m, struct str key)
+{
+    if (!m->cap)
+        return NULL;
+    struct map_entry *e = map_probe(m, key.ptr, key.len, hash_bytes(key.ptr, key.len));
+    return e->key ? e : NULL;
+}
+
 /* The entry for the key; *found says whether it existed. New keys are copied into a. */
 static struct map_entry *map_get(struct map *m, struct arena *a, struct str key, bool *found)
 {
@@ -222,8 +231,39 @@ struct cust {
     int64_t chosen_at;              /* created_at of the order that gave them */
 };
 
+/*
+ * Product ids known across the batches of one run (store_cache_new). Only
+ * found products are kept: an unknown one may be created between batches.
+ * Product rows are never deleted or re-keyed by the API, so a found id stays
+ * valid for the run. Bounded: past STORE_CACHE_MAX entries it starts over.
+ */
+#define STORE_CACHE_MAX 200000
+
+struct store_cache {
+    int64_t tenant_id;
+    struct arena arena;
+    struct map products;
+};
+
+struct store_cache *store_cache_new(void)
+{
+    struct store_cache *c = xcalloc(1, sizeof(*c));
+    arena_init(&c->arena);
+    return c;
+}
+
+void store_cache_free(struct store_cache *c)
+{
+    if (!c)
+        return;
+    map_fini(&c->products);
+    arena_fini(&c->arena);
+    free(c);
+}
+
 struct store_batch {
     struct db *db;
+    struct store_cache *cache;
     int64_t tenant_id;
     int64_t ingest_id;
     int64_t now_s;
@@ -263,6 +303,16 @@ void store_batch_set_ingest(struct store_batch *b, int64_t ingest_id)
     b->ingest_id = ingest_id;
 }
 
+void store_batch_set_cache(struct store_batch *b, struct store_cache *c)
+{
+    if (c->tenant_id != b->tenant_id || c->products.n >= STORE_CACHE_MAX) {
+        map_fini(&c->products);
+        arena_reset(&c->arena);
+        c->tenant_id = b->tenant_id;
+    }
+    b->cache = c;
+}
+
 size_t store_batch_rows(const struct store_batch *b)
 {
     return b->rows;
@@ -279,7 +329,15 @@ static int step_done(struct db *db, sqlite3_stmt *st, struct error *err, const c
 static int product_id(struct store_batch *b, struct str p, int64_t *id, struct error *err)
 {
     bool found;
-    struct map_entry *e = map_get(&b->products, &b->arena, p, &found);
+    struct map_entry *e;
+    if (b->cache) {
+        e = map_find(&b->cache->products, p);
+        if (e) {
+            *id = e->id;
+            return 0;
+        }
+    }
+    e = map_get(&b->products, &b->arena, p, &found);
     if (found) {
         *id = e->id;
         return 0;
@@ -295,6 +353,8 @@ static int product_id(struct store_batch *b, struct str p, int64_t *id, struct e
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return db_fail(b->db, rc, err, "product lookup");
     *id = e->id;
+    if (b->cache && e->id >= 0)
+        map_get(&b->cache->products, &b->cache->arena, p, &found)->id = e->id;
     return 0;
 }
 
