@@ -35,6 +35,8 @@
     X(SBC_INGEST_ROWS_DUP,      "cartograph_ingest_rows_total",         "outcome=\"duplicate\"", "Order rows processed by ingest, by outcome") \
     X(SBC_INGEST_ROWS_FAILED,   "cartograph_ingest_rows_total",         "outcome=\"failed\"",    "Order rows processed by ingest, by outcome") \
     X(SBC_INGEST_REJECTED,      "cartograph_ingest_overload_rejections_total", "",               "Ingest requests answered 429 because the queue was full") \
+    X(SBC_SEARCH_ROWS,          "cartograph_search_rows_total",         "",                      "Order rows streamed by search") \
+    X(SBC_SEARCH_CLIENT_GONE,   "cartograph_search_client_gone_total",  "",                      "Searches stopped because the client went away") \
     X(SBC_STOCK_APPLIED,        "cartograph_stock_events_total",        "outcome=\"applied\"",   "Stock events in bulk updates, by outcome") \
     X(SBC_STOCK_DUPLICATE,      "cartograph_stock_events_total",        "outcome=\"duplicate\"", "Stock events in bulk updates, by outcome") \
     X(SBC_STOCK_STALE,          "cartograph_stock_events_total",        "outcome=\"stale\"",     "Stock events in bulk updates, by outcome") \

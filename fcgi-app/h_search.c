@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../core/order_json.h"
+#include "../core/scoreboard.h"
 #include "../core/search.h"
 #include "../core/timefmt.h"
 #include "app.h"
@@ -74,6 +75,11 @@ int h_order_search(struct req *req, struct resp *resp, struct error *err)
     }
     rc = 0;
 out:
+    if (s) {
+        sb_count(SBC_SEARCH_ROWS, search_count(s));
+        if (search_client_gone(s))
+            sb_count(SBC_SEARCH_CLIENT_GONE, 1);
+    }
     search_close(s);
     return rc;
 }

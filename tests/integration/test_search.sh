@@ -104,4 +104,17 @@ expect_status "workers still serve after a hang-up" 200
 http GET "$S?limit=2" "${AUTH_A[@]}"
 expect_status "search still works" 200
 
+echo "-- metrics"
+gone=0
+for _ in $(seq 50); do
+  http GET /metrics
+  gone=$(echo "$BODY" | awk '$1 == "cartograph_search_client_gone_total" {print $2}')
+  [ "${gone:-0}" != 0 ] && break
+  sleep 0.1
+done
+[ "${gone:-0}" -ge 1 ] 2>/dev/null && ok "the hang-up stopped the search (client_gone $gone)" \
+  || fail "the hang-up stopped the search" "cartograph_search_client_gone_total=${gone:-missing}"
+rows=$(echo "$BODY" | awk '$1 == "cartograph_search_rows_total" {print $2}')
+[ "${rows:-0}" -gt 3000 ] 2>/dev/null && ok "rows counted in metrics ($rows)" || fail "rows in metrics" "${rows:-missing}"
+
 finish
