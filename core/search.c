@@ -38,9 +38,11 @@
  * than the client's limit needs, so next_cursor is null exactly when nothing
  * follows.
  *
- * Statements are prepared per request and partition (SQL text varies with
- * partition, projection and filters; a prepare is ~50 µs against ~4 ms per
- * page) and reused for every page of that partition.
+ * Statements are prepared per request and partition (the SQL text varies with
+ * partition, projection and filters, so the address-keyed db_stmt cache does
+ * not fit) and reused, reset and rebound, for every page of that partition.
+ * Pages end at SEARCH_PAGE_ROWS rows or SEARCH_PAGE_BYTES of output; each is
+ * one execution, so one short read transaction.
  */
 #include "search.h"
 
