@@ -11,15 +11,17 @@
  *   DRIVE_CUSTOMERS  q matching 2..SEARCH_CUSTOMER_LOOP_MAX customers: one
  *                    arm per customer on the customer index, merged in order
  *                    by SQLite (compound SELECT with ORDER BY: MERGE, no sort)
- *   DRIVE_PRODUCT    one product: order_items_pP_product (tenant_id,
- *                    product_id, created_at)+(order_id, line), joined to the
- *                    order by its rowid; an order listing the product on two
- *                    lines comes out twice in a row and is skipped here
+ *   DRIVE_PRODUCT    one or several products: order_items_pP_product
+ *                    (tenant_id, product_id, created_at)+(order_id, line),
+ *                    joined to the order by its rowid, one arm per product
+ *                    merged like the customers; an order reached twice (two
+ *                    of the products, or one on two lines) comes out twice in
+ *                    a row and is skipped here
  *   DRIVE_STATUS     one status: orders_pP_status (tenant_id, status, created_at)+id
  *   DRIVE_TIME       everything else: orders_pP_time (tenant_id, created_at, id),
  *                    other filters checked on the row (several statuses, totals,
- *                    currency, several products through an EXISTS probe of the
- *                    items primary key, q matching many customers through a
+ *                    currency, products through an EXISTS probe of the items
+ *                    primary key when a customer drives, q matching many customers through a
  *                    bitmap of their ids checked in C as rows come)
  *
  * Terms that must not steer the planner away from the drive are written so
@@ -93,7 +95,6 @@ enum {
     P_CURRENCY = 6,
     P_MIN = 7,
     P_MAX = 8,
-    P_PRODUCT = 9,
     P_CUSTOMER = 10,
     P_LIMIT = 11,
     P_PRODUCTS = 20,  /* ?20.. one per product id */
@@ -330,7 +331,7 @@ static int resolve(struct search *s, struct error *err)
         s->drive = found ? DRIVE_CUSTOMER : DRIVE_EMPTY;
         return 0;
     }
-    if (s->nproducts == 1)
+    if (s->nproducts)
         s->drive = DRIVE_PRODUCT;
     else if (f->status_mask && !(f->status_mask & (f->status_mask - 1))) {
         s->drive = DRIVE_STATUS;
@@ -427,48 +428,63 @@ static void build_filters(struct search *s, struct buf *q, const char *k, const 
     }
 }
 
-/* The page statement for one month partition. */
-static void build_sql(struct search *s, int month, struct buf *q)
+/* One SELECT over the month: from orders, or from items joined to orders. */
+static void build_arm(struct search *s, struct buf *q, int month, bool from_items,
+                      const char *term)
 {
     char orders[PARTITION_NAME_MAX], items[PARTITION_NAME_MAX];
-    const char *dir = s->f->ascending ? "ASC" : "DESC";
-    bool join_customer = (s->f->fields & FIELDS_CUSTOMER) != 0;
     partition_name("orders", month, orders);
     partition_name("order_items", month, items);
-    buf_reset(q);
-    if (s->drive == DRIVE_CUSTOMERS) {
-        /* One arm per customer, each in index order; SQLite merges them. */
-        for (size_t i = 0; i < s->ncustomers; i++) {
-            char term[64];
-            if (i)
-                buf_puts(q, " UNION ALL ");
-            build_columns(s, q, "o", "o.id");
-            buf_appendf(q, " FROM %s o", orders);
-            if (join_customer)
-                buf_puts(q, " LEFT JOIN customers c ON c.id = o.customer_id");
-            snprintf(term, sizeof(term), " AND o.customer_id = ?%zu", P_CUSTOMERS + i);
-            build_filters(s, q, "o", "o.id", month, term);
-        }
-        buf_appendf(q, " ORDER BY 1 %s, 2 %s LIMIT ?11", dir, dir);
-        return;
-    }
-    if (s->drive == DRIVE_PRODUCT) {
+    if (from_items) {
         build_columns(s, q, "i", "i.order_id");
         buf_appendf(q, " FROM %s i CROSS JOIN %s o ON o.id = i.order_id", items, orders);
-        if (join_customer)
-            buf_puts(q, " LEFT JOIN customers c ON c.id = o.customer_id");
-        build_filters(s, q, "i", "i.order_id", month,
-                      " AND i.tenant_id = ?1 AND i.product_id = ?9");
-        buf_appendf(q, " ORDER BY i.created_at %s, i.order_id %s LIMIT ?11", dir, dir);
-        return;
+    } else {
+        build_columns(s, q, "o", "o.id");
+        buf_appendf(q, " FROM %s o", orders);
     }
-    build_columns(s, q, "o", "o.id");
-    buf_appendf(q, " FROM %s o", orders);
-    if (join_customer)
+    if (s->f->fields & FIELDS_CUSTOMER)
         buf_puts(q, " LEFT JOIN customers c ON c.id = o.customer_id");
-    build_filters(s, q, "o", "o.id", month,
-                  s->drive == DRIVE_CUSTOMER ? " AND o.customer_id = ?10" : NULL);
-    buf_appendf(q, " ORDER BY o.created_at %s, o.id %s LIMIT ?11", dir, dir);
+    build_filters(s, q, from_items ? "i" : "o", from_items ? "i.order_id" : "o.id", month, term);
+}
+
+/*
+ * The page statement for one month partition. Several customers or products
+ * give one arm each, every arm in index order; SQLite merges them (compound
+ * SELECT with ORDER BY: MERGE (UNION ALL), no sort). An order reached through
+ * two arms (two of the products) or two lines comes out twice in a row, and
+ * run_month() skips the repeat.
+ */
+static void build_sql(struct search *s, int month, struct buf *q)
+{
+    const char *dir = s->f->ascending ? "ASC" : "DESC";
+    char term[96];
+    buf_reset(q);
+    switch (s->drive) {
+    case DRIVE_CUSTOMERS:
+        for (size_t i = 0; i < s->ncustomers; i++) {
+            if (i)
+                buf_puts(q, " UNION ALL ");
+            snprintf(term, sizeof(term), " AND o.customer_id = ?%zu", P_CUSTOMERS + i);
+            build_arm(s, q, month, false, term);
+        }
+        break;
+    case DRIVE_PRODUCT:
+        for (size_t i = 0; i < s->nproducts; i++) {
+            if (i)
+                buf_puts(q, " UNION ALL ");
+            snprintf(term, sizeof(term), " AND i.tenant_id = ?1 AND i.product_id = ?%zu",
+                     P_PRODUCTS + i);
+            build_arm(s, q, month, true, term);
+        }
+        break;
+    case DRIVE_CUSTOMER:
+        build_arm(s, q, month, false, " AND o.customer_id = ?10");
+        break;
+    default:
+        build_arm(s, q, month, false, NULL);
+        break;
+    }
+    buf_appendf(q, " ORDER BY 1 %s, 2 %s LIMIT ?11", dir, dir);
 }
 
 static void bind_all(struct search *s, sqlite3_stmt *st, int64_t limit)
@@ -494,8 +510,6 @@ static void bind_all(struct search *s, sqlite3_stmt *st, int64_t limit)
         sqlite3_bind_text(st, P_CURRENCY, f->currency, 3, SQLITE_STATIC);
     BIND64(P_MIN, f->min_total_minor);
     BIND64(P_MAX, f->max_total_minor);
-    if (s->nproducts)
-        BIND64(P_PRODUCT, s->products[0]);
     BIND64(P_CUSTOMER, s->customer_id);
     BIND64(P_LIMIT, limit);
     for (size_t i = 0; i < s->nproducts; i++)
