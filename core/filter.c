@@ -287,6 +287,8 @@ int filter_parse(const struct filter_param *p, size_t n, struct search_filter *f
     if (f->has_min_total && f->has_max_total && f->min_total_minor > f->max_total_minor)
         return error_set_at(err, ERR_INVALID_PARAM, "max_total",
                             "max_total: must not be below min_total");
+    if (f->status_mask == (1u << ORDER_STATUS_COUNT) - 1)
+        f->status_mask = 0; /* every status: no filter, and the same fingerprint */
     if (f->nproducts > 1) {
         qsort(f->products, f->nproducts, sizeof(f->products[0]), cmp_str);
         size_t w = 1;

@@ -17,7 +17,8 @@
  *                    merged like the customers; an order reached twice (two
  *                    of the products, or one on two lines) comes out twice in
  *                    a row and is skipped here
- *   DRIVE_STATUS     one status: orders_pP_status (tenant_id, status, created_at)+id
+ *   DRIVE_STATUS     one or several (not all) statuses: orders_pP_status
+ *                    (tenant_id, status, created_at)+id, one merged arm per status
  *   DRIVE_TIME       everything else: orders_pP_time (tenant_id, created_at, id),
  *                    other filters checked on the row (several statuses, totals,
  *                    currency, products through an EXISTS probe of the items
@@ -98,6 +99,7 @@ enum {
     P_CUSTOMER = 10,
     P_LIMIT = 11,
     P_PRODUCTS = 20,  /* ?20.. one per product id */
+    P_STATUSES = 84,  /* ?84..?89: the status values 0..5, one per status arm */
     P_CUSTOMERS = 90, /* ?90.. one per customer arm */
 };
 
@@ -125,7 +127,6 @@ struct search {
     int64_t cust_bits_max;  /* ids above this are not in the bitmap */
     int64_t products[SEARCH_MAX_PRODUCTS];
     size_t nproducts;
-    unsigned status_single;                    /* DRIVE_STATUS: the status */
 
     int64_t lo, hi;         /* created_at bounds, inclusive */
     int64_t key_t, key_id;  /* keyset position: last row sent (or the range edge) */
@@ -333,10 +334,8 @@ static int resolve(struct search *s, struct error *err)
     }
     if (s->nproducts)
         s->drive = DRIVE_PRODUCT;
-    else if (f->status_mask && !(f->status_mask & (f->status_mask - 1))) {
+    else if (f->status_mask && f->status_mask != (1u << ORDER_STATUS_COUNT) - 1)
         s->drive = DRIVE_STATUS;
-        s->status_single = (unsigned)__builtin_ctz(f->status_mask);
-    }
     return 0;
 }
 
@@ -408,9 +407,7 @@ static void build_filters(struct search *s, struct buf *q, const char *k, const 
         buf_appendf(q, " AND (%s.created_at < ?3 OR %s < ?4)", k, kid);
     if (customer_term)
         buf_puts(q, customer_term);
-    if (s->drive == DRIVE_STATUS)
-        buf_puts(q, " AND o.status = ?5");
-    else if (f->status_mask)
+    if (f->status_mask && s->drive != DRIVE_STATUS)
         buf_puts(q, " AND ((?5 >> o.status) & 1) = 1");
     if (f->currency[0])
         buf_puts(q, " AND o.currency = ?6");
@@ -477,6 +474,16 @@ static void build_sql(struct search *s, int month, struct buf *q)
             build_arm(s, q, month, true, term);
         }
         break;
+    case DRIVE_STATUS:
+        for (int st_i = 0, n = 0; st_i < ORDER_STATUS_COUNT; st_i++) {
+            if (!(s->f->status_mask & (1u << st_i)))
+                continue;
+            if (n++)
+                buf_puts(q, " UNION ALL ");
+            snprintf(term, sizeof(term), " AND o.status = ?%d", P_STATUSES + st_i);
+            build_arm(s, q, month, false, term);
+        }
+        break;
     case DRIVE_CUSTOMER:
         build_arm(s, q, month, false, " AND o.customer_id = ?10");
         break;
@@ -505,7 +512,9 @@ static void bind_all(struct search *s, sqlite3_stmt *st, int64_t limit)
         BIND64(P_HI, s->key_t);
     }
     BIND64(P_KEY_ID, s->key_id);
-    BIND64(P_STATUS, s->drive == DRIVE_STATUS ? (int64_t)s->status_single : (int64_t)f->status_mask);
+    BIND64(P_STATUS, (int64_t)f->status_mask);
+    for (int st_i = 0; st_i < ORDER_STATUS_COUNT; st_i++)
+        BIND64(P_STATUSES + st_i, st_i);
     if (f->currency[0] && P_CURRENCY <= max)
         sqlite3_bind_text(st, P_CURRENCY, f->currency, 3, SQLITE_STATIC);
     BIND64(P_MIN, f->min_total_minor);
