@@ -26,7 +26,7 @@
  *                    bitmap of their ids checked in C as rows come)
  *
  * Terms that must not steer the planner away from the drive are written so
- * no index can use them ("+o.customer_id", "(?5 >> o.status) & 1"). Every
+ * no index can use them ("+x.product_id", "(?5 >> o.status) & 1"). Every
  * index leads with tenant_id, so no statement reads another tenant's rows.
  *
  * Partition pruning: only the months listed by partition_months() for the
