@@ -19,11 +19,12 @@
  *                    a row and is skipped here
  *   DRIVE_STATUS     one or several (not all) statuses: orders_pP_status
  *                    (tenant_id, status, created_at)+id, one merged arm per status
- *   DRIVE_TIME       everything else: orders_pP_time (tenant_id, created_at, id),
- *                    other filters checked on the row (several statuses, totals,
- *                    currency, products through an EXISTS probe of the items
- *                    primary key when a customer drives, q matching many customers through a
- *                    bitmap of their ids checked in C as rows come)
+ *   DRIVE_TIME       everything else: orders_pP_time (tenant_id, created_at, id)
+ *
+ * Whatever drives, the other filters are checked on the row: totals,
+ * currency, the status bit set, products through an EXISTS probe of the items
+ * primary key (when a customer drives), and q matching many customers through
+ * a bitmap of their ids checked in C as rows come.
  *
  * Terms that must not steer the planner away from the drive are written so
  * no index can use them ("+x.product_id", "(?5 >> o.status) & 1"). Every
