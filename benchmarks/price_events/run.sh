@@ -43,6 +43,8 @@ import re, sys
 t = open(sys.argv[1]).read()
 def ms(v):
     m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
+    if not m:
+        sys.exit("cannot parse wrk latency %r in:\n%s" % (v, t))
     x = float(m.group(1)); return {"us": x / 1000, "ms": x, "s": x * 1000, "m": x * 60000}[m.group(2)]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
 p50 = ms(re.search(r"50%\s+(\S+)", t).group(1)); p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
