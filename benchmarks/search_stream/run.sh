@@ -60,15 +60,16 @@ sample_rss() { # pid outfile: max RssAnon and RssFile (kB) until killed
   python3 - "$1" "$2" <<'PY' &
 import sys, time, signal
 pid, out = sys.argv[1], sys.argv[2]
-mx = [0, 0]
+mx = [0, 0, 0]
 def done(*_):
-    open(out, "w").write("%d %d\n" % tuple(mx)); sys.exit(0)
+    open(out, "w").write("%d %d %d\n" % tuple(mx)); sys.exit(0)
 signal.signal(signal.SIGTERM, done)
 while True:
     try:
         for l in open("/proc/%s/status" % pid):
             if l.startswith("RssAnon:"): mx[0] = max(mx[0], int(l.split()[1]))
             if l.startswith("RssFile:"): mx[1] = max(mx[1], int(l.split()[1]))
+            if l.startswith("VmRSS:"): mx[2] = max(mx[2], int(l.split()[1]))
     except OSError:
         pass
     time.sleep(0.002)
@@ -98,11 +99,11 @@ for mix in "${MIXES[@]}"; do
     "$BUILD/bench/bench_search_bare" --db "$VAR/cartograph.db" --tenant-id "$TID" --core "$qs" >> "$TMP/core"
   done
   kill "$SAMPLER"; wait "$SAMPLER" 2>/dev/null || true
-  read -r anon file < "$TMP/rss"
-  python3 - "$name" "$TMP/http" "$TMP/bare" "$TMP/core" "$ANON0" "$anon" "$FILE0" "$file" >> "$RESULTS" <<'PY'
+  read -r anon file peak < "$TMP/rss"
+  python3 - "$name" "$TMP/http" "$TMP/bare" "$TMP/core" "$ANON0" "$anon" "$FILE0" "$file" "$peak" >> "$RESULTS" <<'PY'
 import sys, statistics as st
 name, hf, bf, cf = sys.argv[1:5]
-anon0, anon, file0, file = map(int, sys.argv[5:9])
+anon0, anon, file0, file, peak = map(int, sys.argv[5:10])
 h = [l.split() for l in open(hf) if l.strip()]
 b = [l.split() for l in open(bf) if l.strip()]
 c = [l.split() for l in open(cf) if l.strip()]
@@ -117,6 +118,7 @@ p50 = st.median(tot)
 print("|".join([name, str(rows), "%.0f" % (rows / p50), "%.2f" % (ttfb * 1e3), "%.1f" % (p50 * 1e3),
       "%.1f" % (p95 * 1e3), "%.0f" % (size / p50 / 1e6), "%.0f" % (brows / bt), "%.2f" % (bt / p50),
       "%.2f" % (bt / ct), "%.1f" % ((anon - anon0) / 1024), "%.1f" % ((file - file0) / 1024),
+      "%.1f" % (peak / 1024),
       "ok" if brows == rows else "rows differ: bare %d" % brows]))
 PY
   echo "  $(tail -n1 "$RESULTS")"
@@ -130,13 +132,13 @@ LOAD1=$(cut -d' ' -f1 /proc/loadavg)
   echo
   echo "\`benchmarks/search_stream/run.sh $RUNS\` on $(nproc) cores ($cpu), shared machine; lighttpd + $WORKERS worker, curl on 127.0.0.1, default projection, NDJSON; tenant $PUB ($CUR). Medians of $RUNS runs per mix, each alternated with the bare loop and the in-process core run; p95 is of the same $RUNS totals. Load average $LOAD0 at the start, $LOAD1 at the end (2 cores: above ~1 other work competes)."
   echo
-  echo "| mix | rows | rows/s (HTTP) | TTFB ms | total p50 ms | total p95 ms | MB/s | bare rows/s | HTTP / bare | core / bare | worker RssAnon growth MB | mmap file pages MB | same rows |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-  while IFS='|' read -r a b c d e f g h i j k l m; do
-    echo "| $a | $b | $c | $d | $e | $f | $g | $h | $i | $j | $k | $l | $m |"
+  echo "| mix | rows | rows/s (HTTP) | TTFB ms | total p50 ms | total p95 ms | MB/s | bare rows/s | HTTP / bare | core / bare | worker RssAnon growth MB | mmap file pages MB | worker peak RSS MB | same rows |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  while IFS='|' read -r a b c d e f g h i j k l m n; do
+    echo "| $a | $b | $c | $d | $e | $f | $g | $h | $i | $j | $k | $l | $m | $n |"
   done < "$RESULTS"
   echo
-  echo "HTTP / bare = bare-loop seconds / HTTP total seconds for the same rows (target >= 0.7); core / bare = the same for core/search.c in process, without FastCGI, lighttpd and curl. RssAnon growth: peak anonymous RSS of the worker during the mix minus its value after the warm-up request (target <= 16 MB); mmap file pages are the database pages the worker maps (page cache, shared, not worker memory)."
+  echo "HTTP / bare = bare-loop seconds / HTTP total seconds for the same rows (target >= 0.7); core / bare = the same for core/search.c in process, without FastCGI, lighttpd and curl. RssAnon growth: peak anonymous RSS of the worker during the mix minus its value after the warm-up request (target <= 16 MB); mmap file pages are the database pages the worker maps (page cache, shared, not worker memory), which peak RSS (VmRSS, sampled) includes."
 } > "$TMP/section"
 cat "$TMP/section"
 [ "${NO_APPEND:-0}" = 1 ] || cat "$TMP/section" >> docs/benchmarks.md
