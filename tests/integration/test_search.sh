@@ -117,4 +117,16 @@ done
 rows=$(echo "$BODY" | awk '$1 == "cartograph_search_rows_total" {print $2}')
 [ "${rows:-0}" -gt 3000 ] 2>/dev/null && ok "rows counted in metrics ($rows)" || fail "rows in metrics" "${rows:-missing}"
 
+echo "-- the same stream behind Caddy"
+stack_start caddy 2
+new_tenant "Search C"; C_ID=$TENANT_ID; C_KEY=$TENANT_KEY
+python3 "$ROOT/tests/fixtures/search_load.py" "$VAR/cartograph.db" "$C_ID" 1500 3 || fail "load C"
+http GET "/api/v1/tenants/$C_ID/orders/search?limit=100000&fields=order_id,customer,items" \
+  -H "Authorization: Bearer $C_KEY"
+expect_status "caddy: search 200" 200
+tail -n1 "$BODYF" > "$TMP/trailer.json"
+expect_json_f "caddy: all 1500 rows and a null cursor" '[d["count"], d["next_cursor"]]' "$TMP/trailer.json" '[1500, null]'
+http GET "/api/v1/tenants/$C_ID/orders/search?limit=10&format=json" -H "Authorization: Bearer $C_KEY"
+expect_json "caddy: JSON document" 'len(d["data"])' 10
+
 finish
