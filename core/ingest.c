@@ -123,7 +123,41 @@ struct ingest {
     double rate;
     double ns_per_row;  /* store cost per row inside the lock (EWMA) */
     size_t target_rows; /* rows per batch that fit INGEST_BATCH_MAX_MS */
+    bool limited;       /* memory_limits() applied (from the first batch on) */
 };
+
+/*
+ * Memory: a worker's connection has a 64 MiB page cache and a 256 MiB mmap
+ * window (db.c) for the read paths. A bulk ingest touches every page of the
+ * partitions it writes, so with those settings it would grow the worker's
+ * RSS by the cache size plus the mapped pages it reads. For the duration of
+ * a run the connection uses INGEST_CACHE_KIB of page cache and no mmap (reads
+ * go through that bounded cache), which keeps the worker's RSS growth under
+ * the 32 MB budget; the settings are restored when the run object is freed.
+ * CARTOGRAPH_INGEST_CACHE_KIB overrides the size (benchmarks/ingest).
+ */
+static long ingest_cache_kib(void)
+{
+    static long v;
+    if (!v) {
+        const char *e = getenv("CARTOGRAPH_INGEST_CACHE_KIB");
+        v = e && atol(e) > 0 ? atol(e) : INGEST_CACHE_KIB;
+    }
+    return v;
+}
+
+static void memory_limits(struct db *db, bool ingesting)
+{
+    char sql[128];
+    struct error e;
+    if (ingesting)
+        snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%ld; PRAGMA mmap_size=0",
+                 ingest_cache_kib());
+    else
+        snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d; PRAGMA mmap_size=%lld", DB_CACHE_KIB,
+                 (long long)DB_MMAP_BYTES);
+    db_exec(db, sql, &e);
+}
 
 static void ingest_new(struct db *db, int64_t tenant_id, struct ingest **out)
 {
@@ -144,6 +178,8 @@ void ingest_free(struct ingest *ing)
         return;
     if (ing->rate > 0)
         sb_gauge_add(SBG_INGEST_ROWS_RATE, -(int64_t)ing->rate);
+    if (ing->limited)
+        memory_limits(ing->db, false);
     arena_fini(&ing->arena);
     store_cache_free(ing->cache);
     free(ing->pending);
@@ -370,6 +406,10 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
     int64_t t0 = time_mono_ns();
     size_t i = from;
 
+    if (!ing->limited) {
+        memory_limits(ing->db, true);
+        ing->limited = true;
+    }
     if (store_batch_begin(ing->db, ing->tenant_id, &b, err))
         return -1;
     store_batch_set_ingest(b, ing->id);
