@@ -77,9 +77,9 @@
 #define STOCK_JSON_BODY_MAX_BYTES (16 * 1024 * 1024) /* JSON-document bulk update body */
 #define STOCK_LINE_MAX_BYTES    (64 * 1024) /* one NDJSON event line */
 #define STOCK_REQUEST_EVENTS_MAX 250000 /* events in one bulk update */
-#define STOCK_PRODUCT_EVENTS_MAX 8192   /* events of one product in one request (one transaction) */
-#define STOCK_GROUP_EVENTS      8192    /* events per commit group (whole products) */
-#define STOCK_GROUP_MAX_MS      50      /* a commit group closes after this long */
+#define STOCK_PRODUCT_EVENTS_MAX 4096   /* events of one product in one request (one transaction) */
+#define STOCK_GROUP_EVENTS      4096    /* events per commit group (whole products) */
+#define STOCK_GROUP_MAX_MS      25      /* a commit group takes no new product after this long */
 #define STOCK_ERRORS_MAX        100     /* validation errors listed in a 400 */
 #define STOCK_LOCK_LEASE_MS     10000   /* advisory product locks of multi-group requests */
 #define STOCK_LOCK_WAIT_MAX_MS  15000   /* then 503 stock_locked */

@@ -42,7 +42,9 @@ print(f"race 8x50 merges of +1 -> quantity {r['quantity']} version {r['version']
       f"{s['answer_mismatches']}, final state {'matches' if s['final_state_matches'] else 'DIFFERS'} "
       f"({'OK' if s['ok'] else 'FAIL'}); throughput 100k-event NDJSON merge over 100 products, "
       f"median of 3: {t['apply_events_per_s_median']} events/s applying, "
-      f"{t['request_events_per_s_median']} events/s whole request; "
+      f"{t['request_events_per_s_median']} events/s whole request, {t['commit_groups']} commit "
+      f"groups per request, longest group apply {t['longest_group_ms']} ms, longest COMMIT "
+      f"(incl. automatic checkpoint) {t['longest_commit_ms']} ms; "
       f"write-lock wait p99 bucket <= {sys.argv[2]} s")
 PY
 )

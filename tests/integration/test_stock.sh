@@ -142,23 +142,23 @@ echo "-- multi-group request (product locks) and the event registry"
 python3 - "$TMP/big.ndjson" <<'PY'
 import json, sys
 with open(sys.argv[1], "w") as f:
-    for i in range(20000):
+    for i in range(12000):
         f.write(json.dumps({"event_id": f"big-{i}", "product_id": ["M1", "M2", "M3"][i % 3],
                             "delta": 1, "event_time": "2025-05-01T00:00:00Z"}) + "\n")
 PY
 http PUT "/api/v1/tenants/$T/stock/bulk_update?mode=merge" "${AUTH[@]}" -H 'Content-Type: application/x-ndjson' --data-binary @"$TMP/big.ndjson"
-expect_json "20k events, 3 products, 2+ groups, locks taken" \
-  '[d["summary"]["events_applied"], d["summary"]["commit_groups"] >= 2, d["summary"]["product_locks"]]' '[20000, true, true]'
+expect_json "12k events, 3 products, 2+ groups, locks taken" \
+  '[d["summary"]["events_applied"], d["summary"]["commit_groups"] >= 2, d["summary"]["product_locks"]]' '[12000, true, true]'
 http PUT "/api/v1/tenants/$T/stock/bulk_update?mode=merge" "${AUTH[@]}" -H 'Content-Type: application/x-ndjson' --data-binary @"$TMP/big.ndjson"
-expect_json "resent: all 20k duplicates" '[d["summary"]["events_applied"], d["summary"]["events_duplicate"]]' '[0, 20000]'
+expect_json "resent: all 12k duplicates" '[d["summary"]["events_applied"], d["summary"]["events_duplicate"]]' '[0, 12000]'
 
 python3 -c '
 import json
-for i in range(8193):
+for i in range(4097):
     print(json.dumps({"event_id": f"many-{i}", "product_id": "M3", "delta": 1, "event_time": "2025-05-01T00:00:00Z"}))
 print(json.dumps({"event_id": "many-x", "product_id": "M2", "delta": 1, "event_time": "2025-05-01T00:00:00Z"}))' > "$TMP/many.ndjson"
 http PUT "/api/v1/tenants/$T/stock/bulk_update?mode=merge" "${AUTH[@]}" -H 'Content-Type: application/x-ndjson' --data-binary @"$TMP/many.ndjson"
-expect_json "more than 8192 events for one product: that product is refused, the rest applies" \
+expect_json "more than 4096 events for one product: that product is refused, the rest applies" \
   "$(printf '[[r["product_id"], r["status"], r["reason"]] for r in d["results"]]')" '[["M3", "rejected", "too_many_events"], ["M2", "applied", null]]'
 
 echo "-- concurrent merges from 8 processes"

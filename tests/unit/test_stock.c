@@ -173,7 +173,7 @@ Test(stock, ndjson_and_multi_group_requests)
     struct error err;
     struct source src;
     struct mem_source ms;
-    for (int i = 0; i < 20000; i++)
+    for (int i = 0; i < 16000; i++)
         buf_appendf(&body,
                     "{\"event_id\":\"n%d\",\"product_id\":\"%c\",\"delta\":1,"
                     "\"event_time\":\"2025-0%d-01T00:00:00Z\"}\n",
@@ -183,11 +183,11 @@ Test(stock, ndjson_and_multi_group_requests)
     cr_assert_eq(stock_request_parse_ndjson(r, &src, &err), 0, "%s", err.detail);
     cr_assert_eq(stock_apply(db, tenant, r, NULL, NULL, &err), 0, "%s", err.detail);
     stock_results_json(r, &out);
-    cr_assert(strstr(out.data, "\"events_applied\":20000") && strstr(out.data, "\"product_locks\":true"),
+    cr_assert(strstr(out.data, "\"events_applied\":16000") && strstr(out.data, "\"product_locks\":true"),
               "%s", out.data);
     int64_t q, v, locks;
     level("D", &q, &v);
-    cr_assert_eq(q, 5000);
+    cr_assert_eq(q, 4000);
     cr_assert_eq(db_query_i64(db, "SELECT count(*) FROM locks", &locks, &err), 0);
     cr_assert_eq(locks, 0, "locks released");
     cr_assert_eq(db_query_i64(db, "SELECT count(*) FROM partitions WHERE base='stock_events'",
