@@ -86,3 +86,22 @@ Test(cursor, binding_and_expiry)
     cr_assert(strstr(err.detail, "expired"));
     cr_assert_str_eq(err.pointer, "cursor");
 }
+
+Test(cursor, random_tokens_are_rejected)
+{
+    uint64_t x = 0x243F6A8885A308D3ull;
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=.";
+    for (int round = 0; round < 20000; round++) {
+        char tok[160];
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t len = round % 2 ? 111 : x % 150;
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            tok[i] = b64[x % (sizeof(b64) - 1)];
+        }
+        struct cursor d;
+        struct error err;
+        cr_assert_eq(cursor_decode((struct str){tok, len}, KEY, 42, HASH, false, 0, &d, &err), -1);
+        cr_assert_eq(err.code, ERR_INVALID_CURSOR);
+    }
+}

@@ -148,3 +148,38 @@ Test(filter, fingerprint_normalizes_spelling_but_not_meaning)
     fp("currency=EUR&max_total=1", b);
     cr_assert_neq(memcmp(a, b, 32), 0);
 }
+
+/* Hostile input: random names and values never crash, and a failure always names a parameter. */
+Test(filter, random_input_is_rejected_or_accepted_never_crashes)
+{
+    uint64_t x = 88172645463325252ull;
+    static const char *const names[] = {"from", "to", "status", "min_total", "max_total",
+                                        "currency", "product_id", "customer_id", "q", "fields",
+                                        "limit", "sort", "format", "cursor", "zz"};
+    for (int round = 0; round < 20000; round++) {
+        char vals[4][40];
+        struct filter_param p[4];
+        size_t n = 1 + (size_t)(x % 4);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t len = x % 39;
+            for (size_t k = 0; k < len; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                static const char alphabet[] = "0123456789-:TZ.,+eEURpaidshqx\xc3\xa9\xff\"%";
+                vals[i][k] = alphabet[x % (sizeof(alphabet) - 1)];
+            }
+            p[i].name = str_from(names[x % (sizeof(names) / sizeof(names[0]))]);
+            p[i].value = (struct str){vals[i], len};
+        }
+        struct search_filter f;
+        struct error err;
+        error_clear(&err);
+        if (filter_parse(p, n, &f, &err)) {
+            cr_assert(err.pointer[0], "a failure names the parameter");
+            cr_assert(err.code != ERR_NONE);
+        } else {
+            cr_assert(f.limit >= 1 && f.limit <= SEARCH_MAX_ROWS);
+            cr_assert(f.from_s < f.to_s);
+        }
+    }
+}
