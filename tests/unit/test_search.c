@@ -354,6 +354,14 @@ Test(search, text_search_is_tenant_scoped_and_case_insensitive)
     cr_assert_eq(R.err.code, ERR_SEARCH_TERM_TOO_SHORT);
     fx_search(&X, 0, "q=t1@example", NOW, &R, NULL);
     cr_assert_eq(R.n, 0, "tenant 1's e-mails are invisible to tenant 0");
+    /* FTS5 syntax in the term is text, not query language. */
+    static const char *const literal[] = {"q=zo\"ë", "q=\"\"\"", "q=AND OR NOT", "q=NEAR(a b)",
+                                          "q=bra*", "q=name:zoe", "q=^zoë", "q=(((", "q=o'b"};
+    for (size_t i = 0; i < sizeof(literal) / sizeof(literal[0]); i++) {
+        fx_search(&X, 0, literal[i], NOW, &R, &f);
+        cr_assert_eq(R.rc, 0, "%s: %s", literal[i], R.err.detail);
+        cr_assert_eq(R.n, fx_expected(&X, 0, &f, EXP), "%s", literal[i]);
+    }
 }
 
 Test(search, client_gone_stops_the_walk)
