@@ -448,7 +448,7 @@ int stock_request_parse_ndjson(struct stock_request *r, struct source *src, stru
     size_t line = 0, start = 0, scanned = 0;
     int rc = -1;
     for (;;) {
-        char *nl = memchr(in.data + scanned, '\n', in.len - scanned);
+        char *nl = in.len > scanned ? memchr(in.data + scanned, '\n', in.len - scanned) : NULL;
         if (nl) {
             size_t end = (size_t)(nl - in.data);
             if (add_line(r, in.data + start, end - start, ++line, err))

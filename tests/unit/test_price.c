@@ -39,7 +39,7 @@ static void setup(void)
     S.price_tenant.rate = 0;
     S.price_product.rate = 0;
     for (int i = 0; i < 3; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof(id), "P%d", i);
         struct product_input in = {.name = id, .name_len = strlen(id), .currency = "EUR",
                                    .has_price = true, .price_minor = 1000};
@@ -201,7 +201,7 @@ Test(price, anomaly_listing_filters_and_cursors)
     struct error err;
     S.anomaly.change_bp = 1000;
     for (int i = 0; i < 6; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof(id), "l%d", i);
         cr_assert_eq(submit(i % 2 ? "P1" : "P0", id, 5000 + i, 1740000000 + i, NULL, &o, &err), 0);
         price_outcome_fini(&o);
