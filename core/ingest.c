@@ -127,15 +127,27 @@ struct ingest {
 };
 
 /*
- * Memory: a worker's connection has a 64 MiB page cache and a 256 MiB mmap
- * window (db.c) for the read paths. A bulk ingest touches every page of the
- * partitions it writes, so with those settings it would grow the worker's
- * RSS by the cache size plus the mapped pages it reads. For the duration of
- * a run the connection uses INGEST_CACHE_KIB of page cache and no mmap (reads
- * go through that bounded cache), which keeps the worker's RSS growth under
- * the 32 MB budget; the settings are restored when the run object is freed.
+ * Memory: a worker's connection has a 64 MiB page cache (db.c) for the read
+ * paths. A bulk ingest dirties pages all over the month partitions' indexes
+ * and would fill that cache, growing the worker's private memory by 64 MiB.
+ * For the duration of a run the connection uses INGEST_CACHE_KIB instead, and
+ * the setting is restored when the run is freed. Page reads go through the
+ * mmap window (shared, file-backed pages of the kernel's page cache, not the
+ * worker's private memory); with mmap off every cache miss became a pread
+ * copy, and a 2.9M-order body ran at a quarter of the speed (design.md §9).
  * CARTOGRAPH_INGEST_CACHE_KIB overrides the size (benchmarks/ingest).
  */
+/* INGEST_BATCH_MAX_MS, or CARTOGRAPH_INGEST_BATCH_MS (benchmarks/ingest measures both). */
+static int64_t batch_max_ns(void)
+{
+    static int64_t v;
+    if (!v) {
+        const char *e = getenv("CARTOGRAPH_INGEST_BATCH_MS");
+        v = (e && atol(e) > 0 ? atol(e) : INGEST_BATCH_MAX_MS) * 1000000LL;
+    }
+    return v;
+}
+
 static long ingest_cache_kib(void)
 {
     static long v;
@@ -148,14 +160,10 @@ static long ingest_cache_kib(void)
 
 static void memory_limits(struct db *db, bool ingesting)
 {
-    char sql[128];
+    char sql[64];
     struct error e;
-    if (ingesting)
-        snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%ld; PRAGMA mmap_size=0",
-                 ingest_cache_kib());
-    else
-        snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d; PRAGMA mmap_size=%lld", DB_CACHE_KIB,
-                 (long long)DB_MMAP_BYTES);
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%ld",
+             ingesting ? ingest_cache_kib() : (long)DB_CACHE_KIB);
     db_exec(db, sql, &e);
 }
 
@@ -446,7 +454,7 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
                 goto fail;
         }
     next:
-        if (time_mono_ns() - t0 > (int64_t)INGEST_BATCH_MAX_MS * 1000000)
+        if (time_mono_ns() - t0 > batch_max_ns())
             break;
     }
 
@@ -485,7 +493,7 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
      */
     double per = (double)(t1 - t0) / (double)(i - from);
     ing->ns_per_row = ing->ns_per_row > 0 ? 0.7 * ing->ns_per_row + 0.3 * per : per;
-    double fit = 0.7 * INGEST_BATCH_MAX_MS * 1e6 / ing->ns_per_row;
+    double fit = 0.7 * (double)batch_max_ns() / ing->ns_per_row;
     ing->target_rows = fit < 100 ? 100 : fit > INGEST_BATCH_MAX_ROWS ? INGEST_BATCH_MAX_ROWS
                                                                    : (size_t)fit;
     sb_count(SBC_INGEST_ROWS_INSERTED, d.inserted);
@@ -537,7 +545,7 @@ static int flush(struct ingest *ing, struct error *err)
 }
 
 /* Pending strings above this size force a flush before the row limit. */
-#define PENDING_ARENA_BYTES (8 * 1024 * 1024)
+#define PENDING_ARENA_BYTES (4 * 1024 * 1024)
 
 static int add_line(struct ingest *ing, struct str line, bool too_long, uint64_t line_no,
                     uint64_t end_offset, size_t *arena_bytes, struct error *err)
