@@ -50,9 +50,10 @@ const struct route ROUTES[] = {
      "upload_create", h_ingest_admit},
     {"GET", "/api/v1/ingest/uploads/{upload}", h_upload_head, ROUTE_AUTH, 0, NO_PARAMS,
      "upload_head", NULL},
+    /* Appends to an upload already admitted are not refused (tus clients do not retry 429). */
     {"PATCH", "/api/v1/ingest/uploads/{upload}", h_upload_patch,
      ROUTE_AUTH | ROUTE_STREAM_BODY | ROUTE_WRITE, INGEST_BODY_MAX_BYTES, NO_PARAMS,
-     "upload_patch", h_ingest_admit},
+     "upload_patch", NULL},
     {"DELETE", "/api/v1/ingest/uploads/{upload}", h_upload_delete, ROUTE_AUTH | ROUTE_WRITE, 0,
      NO_PARAMS, "upload_delete", NULL},
 
