@@ -314,6 +314,13 @@ static int follow(struct req *req, struct resp *resp, struct anomaly_filter *f, 
         if (price_anomaly_max_seq(req->db, req->tenant.id, f->product_id, &f->after_seq, err))
             return -1;
     }
+    if (str_eq_cstr(req->method, "HEAD")) {
+        /* The headers a follower would get; no stream to hold a worker for. */
+        resp_status(resp, 200);
+        resp_header(resp, "Content-Type", "text/event-stream");
+        resp_header(resp, "Cache-Control", "no-store");
+        return 0;
+    }
     sb_gauge_add(SBG_SSE_FOLLOWERS, 1);
     if (sb_gauge_total(SBG_SSE_FOLLOWERS) > followers_max()) {
         sb_gauge_add(SBG_SSE_FOLLOWERS, -1);

@@ -224,6 +224,8 @@ expect_problem "third follower of 4 workers is refused" 503 too_many_followers
 http GET /metrics
 echo "$BODY" | grep -q '^cartograph_sse_followers 2' && ok "followers gauge" || fail "followers gauge" "$(echo "$BODY" | grep sse)"
 wait
+HTTP_TIMEOUT=3 http HEAD "/api/v1/tenants/$T/price-anomalies?follow=true" "${AUTH[@]}" -I
+[ "$STATUS" = 200 ] && [[ "$(header Content-Type)" == text/event-stream* ]] && ok "HEAD of a follow answers at once" || fail "HEAD follow" "$STATUS"
 http GET /api/v1/health
 expect_status "workers free again after followers end" 200
 
