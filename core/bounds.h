@@ -74,7 +74,7 @@
 #define SOURCE_MAX_BYTES        64      /* event "source" label */
 #define METADATA_MAX_BYTES      4096    /* event metadata, compact JSON */
 #define STOCK_BODY_MAX_BYTES    (64 * 1024 * 1024) /* NDJSON bulk update body */
-#define STOCK_JSON_BODY_MAX_BYTES (16 * 1024 * 1024) /* JSON-document bulk update body */
+#define STOCK_JSON_BODY_MAX_BYTES (4 * 1024 * 1024) /* JSON-document body: its parse tree is ~10x */
 #define STOCK_LINE_MAX_BYTES    (64 * 1024) /* one NDJSON event line */
 #define STOCK_REQUEST_EVENTS_MAX 250000 /* events in one bulk update */
 #define STOCK_PRODUCT_EVENTS_MAX 4096   /* events of one product in one request (one transaction) */
