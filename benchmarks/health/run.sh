@@ -75,5 +75,4 @@ PY
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 line="- $(date -u +%Y-%m-%dT%H:%MZ) \`benchmarks/health/run.sh $DUR $ROUNDS\` ($(nproc) cores, $cpu; lighttpd, $WORKERS workers, wrk -t2 -c$CONN -d${DUR}s, medians of $ROUNDS alternated rounds): $summary; worker RSS idle ${idle_rss} kB, peak after load ${busy_rss} kB"
 echo "$line"
-grep -q '^## Health (front server + pipeline)' docs/benchmarks.md || printf '\n## Health (front server + pipeline)\n\n' >> docs/benchmarks.md
-echo "$line" >> docs/benchmarks.md
+echo "$line" | benchmarks/append_result.py "## Health (front server + pipeline)"
