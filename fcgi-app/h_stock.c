@@ -71,8 +71,14 @@ int h_stock_bulk_update(struct req *req, struct resp *resp, struct error *err)
         if (stock_request_parse_ndjson(r, req_source(req), err))
             goto out;
     } else {
-        if (req_read_body(req, STOCK_JSON_BODY_MAX_BYTES, &body, err))
+        if (req_read_body(req, STOCK_JSON_BODY_MAX_BYTES, &body, err)) {
+            if (err->code == ERR_BODY_TOO_LARGE)
+                error_set(err, ERR_BODY_TOO_LARGE,
+                          "a JSON document is limited to %d bytes; send larger batches as NDJSON "
+                          "(Content-Type: application/x-ndjson), up to %d bytes",
+                          STOCK_JSON_BODY_MAX_BYTES, STOCK_BODY_MAX_BYTES);
             goto out;
+        }
         if (stock_request_parse_json(r, body.data, body.len, err))
             goto out;
         buf_fini(&body);

@@ -119,6 +119,10 @@ expect_problem "not JSON" 400 invalid_json
 bulk '{"events":[]}' '?mode=nope'
 expect_problem "bad mode parameter" 400 invalid_parameter
 
+head -c 5000000 /dev/zero | tr '\0' ' ' > "$TMP/big.json"
+http PUT "/api/v1/tenants/$T/stock/bulk_update" "${AUTH[@]}" "${J[@]}" --data-binary @"$TMP/big.json"
+expect_problem "JSON document over 4 MiB: 413 pointing to NDJSON" 413 body_too_large
+
 echo "-- NDJSON"
 printf '%s\n' '{"event_id":"n-1","product_id":"M2","delta":1,"event_time":"2025-04-01T00:00:00Z"}' '' \
   '{"event_id":"n-2","product_id":"M2","delta":2,"event_time":"2025-04-01T00:00:01Z"}' > "$TMP/ev.ndjson"
