@@ -295,6 +295,11 @@ int db_schema_version(struct db *db)
     return v;
 }
 
+const char *db_engine_version(void)
+{
+    return sqlite3_libversion();
+}
+
 int db_schema_latest(void)
 {
     return MIGRATIONS_COUNT ? MIGRATIONS[MIGRATIONS_COUNT - 1].version : 0;

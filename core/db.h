@@ -75,6 +75,8 @@ int db_fail(struct db *db, int rc, struct error *err, const char *what);
 int db_migrate(struct db *db, struct error *err);
 /* PRAGMA user_version, or -1. */
 int db_schema_version(struct db *db);
+/* The SQLite library version ("3.40.1"). */
+const char *db_engine_version(void);
 /* Highest migration compiled into this binary. */
 int db_schema_latest(void);
 

@@ -28,6 +28,6 @@ int h_health(struct req *req, struct resp *resp, struct error *err)
                 db_schema_latest(), (int)getpid(), app.slot,
                 (long long)((now - app.started_ms) / 1000),
                 (long long)((now - app.worker_started_ms) / 1000),
-                APP_VERSION, sqlite3_libversion());
+                APP_VERSION, db_engine_version());
     return 0;
 }
