@@ -60,11 +60,11 @@ static int param_id(struct str name)
     return -1;
 }
 
-/* "name" as a NUL-terminated pointer string for error.pointer. */
-static int bad(struct error *err, int id, const char *fmt, const char *detail)
+/* 400 invalid_parameter naming parameter id: "<name>: <reason>". */
+static int bad(struct error *err, int id, const char *reason)
 {
-    return error_set_at(err, ERR_INVALID_PARAM, FILTER_PARAMS[id], fmt, FILTER_PARAMS[id],
-                        detail);
+    return error_set_at(err, ERR_INVALID_PARAM, FILTER_PARAMS[id], FILTER_PARAMS[id],
+                        reason);
 }
 
 static size_t utf8_chars(struct str s)
@@ -80,7 +80,7 @@ static int parse_time(struct str v, int id, bool is_to, int64_t *out, struct err
 {
     int64_t t;
     if (v.len == 0 || rfc3339_parse(v.ptr, v.len, &t))
-        return bad(err, id, "%s: %s", "expected RFC 3339 (2025-03-01T12:00:00Z) or a date (2025-03-01)");
+        return bad(err, id, "expected RFC 3339 (2025-03-01T12:00:00Z) or a date (2025-03-01)");
     /* A bare date as the upper bound means the whole of that day. */
     if (is_to && v.len == 10)
         t += 86400;
@@ -97,7 +97,7 @@ static int parse_status(struct str v, unsigned *mask, struct error *err)
             if (str_eq_cstr(tok, ORDER_STATUS_NAMES[s]))
                 found = s;
         if (found < 0)
-            return bad(err, P_STATUS, "%s: %s",
+            return bad(err, P_STATUS,
                        "expected pending, paid, shipped, delivered, cancelled or refunded");
         *mask |= 1u << found;
     }
@@ -117,7 +117,7 @@ static int parse_products(struct str v, struct search_filter *f, struct error *e
     while (v.ptr) {
         struct str tok = str_trim(str_cut(&v, ','));
         if (tok.len == 0 || tok.len > NAME_MAX_BYTES || !utf8_valid(tok.ptr, tok.len))
-            return bad(err, P_PRODUCT_ID, "%s: %s", "each id must be 1-200 bytes of UTF-8");
+            return bad(err, P_PRODUCT_ID, "each id must be 1-200 bytes of UTF-8");
         if (f->nproducts == SEARCH_MAX_PRODUCTS)
             return error_set_at(err, ERR_INVALID_PARAM, "product_id",
                                 "product_id: at most %d values", SEARCH_MAX_PRODUCTS);
@@ -174,10 +174,10 @@ int filter_parse(const struct filter_param *p, size_t n, struct search_filter *f
                                 name);
         }
         if (seen[id] && id != P_STATUS && id != P_PRODUCT_ID)
-            return bad(err, id, "%s: %s", "given more than once");
+            return bad(err, id, "given more than once");
         seen[id] = true;
         if (!utf8_valid(v.ptr, v.len))
-            return bad(err, id, "%s: %s", "not valid UTF-8");
+            return bad(err, id, "not valid UTF-8");
         switch (id) {
         case P_FROM:
             if (parse_time(v, id, false, &f->from_s, err))
@@ -195,11 +195,11 @@ int filter_parse(const struct filter_param *p, size_t n, struct search_filter *f
         case P_MAX_TOTAL:
             total[id == P_MAX_TOTAL] = v;
             if (v.len == 0)
-                return bad(err, id, "%s: %s", "expected a decimal amount such as 19.99");
+                return bad(err, id, "expected a decimal amount such as 19.99");
             break;
         case P_CURRENCY:
             if (v.len != 3 || currency_exponent(v.ptr, v.len) < 0)
-                return bad(err, id, "%s: %s", "expected a known ISO 4217 code such as EUR");
+                return bad(err, id, "expected a known ISO 4217 code such as EUR");
             memcpy(f->currency, v.ptr, 3);
             break;
         case P_PRODUCT_ID:
@@ -208,7 +208,7 @@ int filter_parse(const struct filter_param *p, size_t n, struct search_filter *f
             break;
         case P_CUSTOMER_ID:
             if (v.len == 0 || v.len > NAME_MAX_BYTES)
-                return bad(err, id, "%s: %s", "expected a customer id of 1-200 bytes");
+                return bad(err, id, "expected a customer id of 1-200 bytes");
             f->customer = v;
             break;
         case P_Q:
@@ -217,7 +217,7 @@ int filter_parse(const struct filter_param *p, size_t n, struct search_filter *f
                                     SEARCH_Q_MAX_BYTES);
             for (size_t k = 0; k < v.len; k++)
                 if ((unsigned char)v.ptr[k] < 0x20)
-                    return bad(err, id, "%s: %s", "control characters are not allowed");
+                    return bad(err, id, "control characters are not allowed");
             if (utf8_chars(v) < SEARCH_Q_MIN_CHARS)
                 return error_set_at(err, ERR_SEARCH_TERM_TOO_SHORT, "q",
                                     "q: the search term needs at least %d characters "
@@ -243,7 +243,7 @@ int filter_parse(const struct filter_param *p, size_t n, struct search_filter *f
             else if (str_eq_cstr(v, "-created_at"))
                 f->ascending = false;
             else
-                return bad(err, id, "%s: %s", "expected -created_at (newest first) or created_at");
+                return bad(err, id, "expected -created_at (newest first) or created_at");
             break;
         case P_FORMAT:
             if (str_eq_cstr(v, "ndjson"))
@@ -251,7 +251,7 @@ int filter_parse(const struct filter_param *p, size_t n, struct search_filter *f
             else if (str_eq_cstr(v, "json"))
                 f->format = FORMAT_JSON;
             else
-                return bad(err, id, "%s: %s", "expected ndjson or json");
+                return bad(err, id, "expected ndjson or json");
             break;
         case P_CURSOR:
             if (v.len == 0 || v.len > 256)
