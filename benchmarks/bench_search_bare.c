@@ -39,7 +39,11 @@ static struct {
     int64_t tenant, limit, from, to, min, max;
     unsigned status;
     int repeat;
-} o = {.limit = 100000, .from = INT64_MIN, .to = INT64_MAX, .min = INT64_MIN, .max = INT64_MAX,
+} o = {.limit = 100000,
+       .from = INT64_MIN,
+       .to = INT64_MAX,
+       .min = INT64_MIN,
+       .max = INT64_MAX,
        .repeat = 1};
 
 static void die(const char *what, sqlite3 *h)
@@ -96,8 +100,9 @@ static int64_t run_once(struct db *db, int fd, uint64_t *bytes)
     if (o.q) {
         char phrase[600];
         snprintf(phrase, sizeof(phrase), "\"%s\"", o.q);
-        sqlite3_exec(h, "CREATE TEMP TABLE IF NOT EXISTS bare_c(id INTEGER PRIMARY KEY);"
-                        "DELETE FROM bare_c;",
+        sqlite3_exec(h,
+                     "CREATE TEMP TABLE IF NOT EXISTS bare_c(id INTEGER PRIMARY KEY);"
+                     "DELETE FROM bare_c;",
                      NULL, NULL, NULL);
         if (sqlite3_prepare_v2(h,
                                "INSERT INTO bare_c SELECT c.id FROM customers_fts f CROSS JOIN "
@@ -111,17 +116,19 @@ static int64_t run_once(struct db *db, int fd, uint64_t *bytes)
             die("fts", h);
         sqlite3_finalize(st);
     }
-    if (sqlite3_prepare_v2(h, "SELECT month FROM partitions WHERE base = 'orders' ORDER BY month DESC",
+    if (sqlite3_prepare_v2(h,
+                           "SELECT month FROM partitions WHERE base = 'orders' ORDER BY month DESC",
                            -1, &months, NULL))
         die("months", h);
     while (rows < o.limit && sqlite3_step(months) == SQLITE_ROW) {
         int m = sqlite3_column_int(months, 0);
         buf_reset(&sql);
-        buf_appendf(&sql,
-                    "SELECT o.created_at, o.id, o.ext_id, o.status, o.currency, o.total_minor, "
-                    "o.item_count FROM orders_p%06d o WHERE o.tenant_id = ?1 AND o.created_at >= ?2 "
-                    "AND o.created_at < ?3",
-                    m);
+        buf_appendf(
+            &sql,
+            "SELECT o.created_at, o.id, o.ext_id, o.status, o.currency, o.total_minor, "
+            "o.item_count FROM orders_p%06d o WHERE o.tenant_id = ?1 AND o.created_at >= ?2 "
+            "AND o.created_at < ?3",
+            m);
         if (o.status)
             buf_puts(&sql, " AND ((?4 >> o.status) & 1) = 1");
         if (o.currency)
@@ -191,29 +198,57 @@ static int64_t run_once(struct db *db, int fd, uint64_t *bytes)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", 1, NULL, 'd'},       {"tenant-id", 1, NULL, 't'}, {"limit", 1, NULL, 'l'},
-        {"repeat", 1, NULL, 'r'},   {"from", 1, NULL, 'f'},      {"to", 1, NULL, 'T'},
-        {"status-mask", 1, NULL, 's'}, {"currency", 1, NULL, 'c'}, {"min", 1, NULL, 'm'},
-        {"max", 1, NULL, 'M'},      {"products", 1, NULL, 'p'},  {"q", 1, NULL, 'q'},
-        {"core", 1, NULL, 'C'},     {0}};
+    static const struct option opts[] = {{"db", 1, NULL, 'd'},          {"tenant-id", 1, NULL, 't'},
+                                         {"limit", 1, NULL, 'l'},       {"repeat", 1, NULL, 'r'},
+                                         {"from", 1, NULL, 'f'},        {"to", 1, NULL, 'T'},
+                                         {"status-mask", 1, NULL, 's'}, {"currency", 1, NULL, 'c'},
+                                         {"min", 1, NULL, 'm'},         {"max", 1, NULL, 'M'},
+                                         {"products", 1, NULL, 'p'},    {"q", 1, NULL, 'q'},
+                                         {"core", 1, NULL, 'C'},        {0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': o.db = optarg; break;
-        case 't': o.tenant = atoll(optarg); break;
-        case 'l': o.limit = atoll(optarg); break;
-        case 'r': o.repeat = atoi(optarg); break;
-        case 'f': o.from = atoll(optarg); break;
-        case 'T': o.to = atoll(optarg); break;
-        case 's': o.status = (unsigned)atoi(optarg); break;
-        case 'c': o.currency = optarg; break;
-        case 'm': o.min = atoll(optarg); break;
-        case 'M': o.max = atoll(optarg); break;
-        case 'p': o.products = optarg; break;
-        case 'q': o.q = optarg; break;
-        case 'C': o.core = optarg; break;
-        default: return 2;
+        case 'd':
+            o.db = optarg;
+            break;
+        case 't':
+            o.tenant = atoll(optarg);
+            break;
+        case 'l':
+            o.limit = atoll(optarg);
+            break;
+        case 'r':
+            o.repeat = atoi(optarg);
+            break;
+        case 'f':
+            o.from = atoll(optarg);
+            break;
+        case 'T':
+            o.to = atoll(optarg);
+            break;
+        case 's':
+            o.status = (unsigned)atoi(optarg);
+            break;
+        case 'c':
+            o.currency = optarg;
+            break;
+        case 'm':
+            o.min = atoll(optarg);
+            break;
+        case 'M':
+            o.max = atoll(optarg);
+            break;
+        case 'p':
+            o.products = optarg;
+            break;
+        case 'q':
+            o.q = optarg;
+            break;
+        case 'C':
+            o.core = optarg;
+            break;
+        default:
+            return 2;
         }
     }
     if (!o.db || !o.tenant) {

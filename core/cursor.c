@@ -74,8 +74,7 @@ int cursor_decode(struct str token, const uint8_t key[CURSOR_KEY_LEN], int64_t t
     if ((raw[1] & ~1u) || raw[50])
         return error_set_at(err, ERR_INVALID_CURSOR, "cursor", "cursor: malformed flags");
     if (c.tenant_id != tenant_id)
-        return error_set_at(err, ERR_INVALID_CURSOR, "cursor",
-                            "cursor: issued for another tenant");
+        return error_set_at(err, ERR_INVALID_CURSOR, "cursor", "cursor: issued for another tenant");
     if (c.ascending != ascending || memcmp(c.filter_hash, filter_hash, CURSOR_HASH_LEN) != 0)
         return error_set_at(err, ERR_INVALID_CURSOR, "cursor",
                             "cursor: issued for a different filter set or sort; repeat the "

@@ -34,9 +34,9 @@
 #include "error.h"
 #include "str.h"
 
-#define CURSOR_KEY_LEN     32
-#define CURSOR_HASH_LEN    16
-#define CURSOR_TOKEN_MAX   128 /* 111 characters and the NUL */
+#define CURSOR_KEY_LEN   32
+#define CURSOR_HASH_LEN  16
+#define CURSOR_TOKEN_MAX 128 /* 111 characters and the NUL */
 
 struct cursor {
     int64_t tenant_id;

@@ -42,14 +42,26 @@ const char *const ORDER_STATUS_NAMES[ORDER_STATUS_COUNT] = {
 };
 
 const char *const FILTER_PARAMS[] = {
-    "from",   "to",    "status", "min_total", "max_total", "currency", "product_id",
-    "customer_id", "q", "fields", "limit",     "sort",      "format",   "cursor",
-    NULL,
+    "from", "to",     "status", "min_total", "max_total", "currency", "product_id", "customer_id",
+    "q",    "fields", "limit",  "sort",      "format",    "cursor",   NULL,
 };
 
 enum param_id {
-    P_FROM, P_TO, P_STATUS, P_MIN_TOTAL, P_MAX_TOTAL, P_CURRENCY, P_PRODUCT_ID,
-    P_CUSTOMER_ID, P_Q, P_FIELDS, P_LIMIT, P_SORT, P_FORMAT, P_CURSOR, P__COUNT
+    P_FROM,
+    P_TO,
+    P_STATUS,
+    P_MIN_TOTAL,
+    P_MAX_TOTAL,
+    P_CURRENCY,
+    P_PRODUCT_ID,
+    P_CUSTOMER_ID,
+    P_Q,
+    P_FIELDS,
+    P_LIMIT,
+    P_SORT,
+    P_FORMAT,
+    P_CURSOR,
+    P__COUNT
 };
 
 static int param_id(struct str name)
@@ -63,8 +75,7 @@ static int param_id(struct str name)
 /* 400 invalid_parameter naming parameter id: "<name>: <reason>". */
 static int bad(struct error *err, int id, const char *reason)
 {
-    return error_set_at(err, ERR_INVALID_PARAM, FILTER_PARAMS[id], FILTER_PARAMS[id],
-                        reason);
+    return error_set_at(err, ERR_INVALID_PARAM, FILTER_PARAMS[id], FILTER_PARAMS[id], reason);
 }
 
 static size_t utf8_chars(struct str s)
@@ -152,8 +163,7 @@ static int parse_fields(struct str v, unsigned *fields, struct error *err)
     return 0;
 }
 
-int filter_parse(const struct filter_param *p, size_t n, struct search_filter *f,
-                 struct error *err)
+int filter_parse(const struct filter_param *p, size_t n, struct search_filter *f, struct error *err)
 {
     struct str total[2] = {STR_NULL, STR_NULL};
     bool seen[P__COUNT] = {false};
@@ -310,8 +320,7 @@ static void put_field(struct buf *b, struct str s)
 void filter_fingerprint(const struct search_filter *f, uint8_t out[32])
 {
     struct buf b = BUF_INIT;
-    buf_appendf(&b, "v1|%lld|%lld|%u|", (long long)f->from_s, (long long)f->to_s,
-                f->status_mask);
+    buf_appendf(&b, "v1|%lld|%lld|%u|", (long long)f->from_s, (long long)f->to_s, f->status_mask);
     if (f->has_min_total)
         buf_appendf(&b, "%lld", (long long)f->min_total_minor);
     buf_putc(&b, '|');

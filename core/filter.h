@@ -61,11 +61,11 @@ enum filter_field {
 };
 
 #define FIELD_BIT(f) (1u << (f))
-#define FIELDS_DEFAULT                                                                          \
-    (FIELD_BIT(FIELD_ORDER_ID) | FIELD_BIT(FIELD_STATUS) | FIELD_BIT(FIELD_CURRENCY) |          \
+#define FIELDS_DEFAULT                                                                             \
+    (FIELD_BIT(FIELD_ORDER_ID) | FIELD_BIT(FIELD_STATUS) | FIELD_BIT(FIELD_CURRENCY) |             \
      FIELD_BIT(FIELD_TOTAL) | FIELD_BIT(FIELD_ITEM_COUNT) | FIELD_BIT(FIELD_CREATED_AT))
-#define FIELDS_CUSTOMER                                                                         \
-    (FIELD_BIT(FIELD_CUSTOMER_ID) | FIELD_BIT(FIELD_CUSTOMER_NAME) |                            \
+#define FIELDS_CUSTOMER                                                                            \
+    (FIELD_BIT(FIELD_CUSTOMER_ID) | FIELD_BIT(FIELD_CUSTOMER_NAME) |                               \
      FIELD_BIT(FIELD_CUSTOMER_EMAIL))
 #define FIELDS_ALL ((1u << FIELD__COUNT) - 1)
 
@@ -82,22 +82,22 @@ enum filter_format {
 };
 
 struct search_filter {
-    int64_t from_s;          /* inclusive; INT64_MIN when open */
-    int64_t to_s;            /* exclusive; INT64_MAX when open */
-    unsigned status_mask;    /* bit per status; 0 = any */
+    int64_t from_s;       /* inclusive; INT64_MIN when open */
+    int64_t to_s;         /* exclusive; INT64_MAX when open */
+    unsigned status_mask; /* bit per status; 0 = any */
     bool has_min_total, has_max_total;
     int64_t min_total_minor; /* inclusive, in currency's minor units */
     int64_t max_total_minor;
-    char currency[4];        /* "" = any */
+    char currency[4];                         /* "" = any */
     struct str products[SEARCH_MAX_PRODUCTS]; /* sorted, distinct client ids */
     size_t nproducts;
-    struct str customer;     /* client customer id; len 0 = any */
-    struct str q;            /* text term, valid UTF-8, >= SEARCH_Q_MIN_CHARS */
-    unsigned fields;         /* FIELD_BIT mask */
+    struct str customer; /* client customer id; len 0 = any */
+    struct str q;        /* text term, valid UTF-8, >= SEARCH_Q_MIN_CHARS */
+    unsigned fields;     /* FIELD_BIT mask */
     int64_t limit;
     bool ascending;
     enum filter_format format;
-    struct str cursor;       /* len 0 = first page */
+    struct str cursor; /* len 0 = first page */
 };
 
 struct filter_param {

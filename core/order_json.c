@@ -150,11 +150,11 @@ void order_json_row(struct order_json *e, struct buf *b, const struct order_row 
 {
     unsigned f = e->fields;
     char sep = '{';
-#define KEY(lit)                                                                               \
-    do {                                                                                       \
-        buf_putc(b, sep);                                                                      \
-        sep = ',';                                                                             \
-        PUT(b, lit);                                                                           \
+#define KEY(lit)                                                                                   \
+    do {                                                                                           \
+        buf_putc(b, sep);                                                                          \
+        sep = ',';                                                                                 \
+        PUT(b, lit);                                                                               \
     } while (0)
     if (f & FIELD_BIT(FIELD_ORDER_ID)) {
         KEY("\"order_id\":");

@@ -34,8 +34,8 @@
 struct order_row {
     const char *order_id;
     size_t order_id_len;
-    int status;              /* 0..5 */
-    const char *currency;    /* 3 bytes */
+    int status;           /* 0..5 */
+    const char *currency; /* 3 bytes */
     int64_t total_minor;
     int64_t item_count;
     int64_t created_at;
@@ -46,13 +46,13 @@ struct order_row {
 
 /* Per-stream encoder state: caches that make the hot loop cheap. */
 struct order_json {
-    unsigned fields;         /* FIELD_BIT mask (filter.h) */
-    int64_t day;             /* cached day number of `date` */
-    char date[12];           /* "YYYY-MM-DDT" */
-    char cur[3];             /* cached currency and its exponent */
+    unsigned fields; /* FIELD_BIT mask (filter.h) */
+    int64_t day;     /* cached day number of `date` */
+    char date[12];   /* "YYYY-MM-DDT" */
+    char cur[3];     /* cached currency and its exponent */
     int cur_exp;
-    int item_exp;            /* exponent for the items of the current row */
-    int nitems;              /* items written in the open array */
+    int item_exp; /* exponent for the items of the current row */
+    int nitems;   /* items written in the open array */
 };
 
 void order_json_init(struct order_json *e, unsigned fields);

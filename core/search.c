@@ -68,7 +68,7 @@ enum drive {
 };
 
 static const char *const DRIVE_NAMES[] = {
-    [DRIVE_TIME] = "time",         [DRIVE_STATUS] = "status",   [DRIVE_CUSTOMER] = "customer",
+    [DRIVE_TIME] = "time",           [DRIVE_STATUS] = "status",   [DRIVE_CUSTOMER] = "customer",
     [DRIVE_CUSTOMERS] = "customers", [DRIVE_PRODUCT] = "product", [DRIVE_EMPTY] = "empty",
 };
 
@@ -121,16 +121,16 @@ struct search {
     int64_t now_s;
 
     enum drive drive;
-    int64_t customer_id;                       /* DRIVE_CUSTOMER */
+    int64_t customer_id;                         /* DRIVE_CUSTOMER */
     int64_t customers[SEARCH_CUSTOMER_LOOP_MAX]; /* DRIVE_CUSTOMERS */
     size_t ncustomers;
-    uint8_t *cust_bits;     /* q matched many customers: bitmap by customer id, checked per row */
-    int64_t cust_bits_max;  /* ids above this are not in the bitmap */
+    uint8_t *cust_bits;    /* q matched many customers: bitmap by customer id, checked per row */
+    int64_t cust_bits_max; /* ids above this are not in the bitmap */
     int64_t products[SEARCH_MAX_PRODUCTS];
     size_t nproducts;
 
-    int64_t lo, hi;         /* created_at bounds, inclusive */
-    int64_t key_t, key_id;  /* keyset position: last row sent (or the range edge) */
+    int64_t lo, hi;        /* created_at bounds, inclusive */
+    int64_t key_t, key_id; /* keyset position: last row sent (or the range edge) */
     int *months;
     size_t nmonths;
     int *item_months;
@@ -257,8 +257,7 @@ static int resolve_text(struct search *s, struct error *err)
     }
     if (f->customer.len) {
         /* One customer, and it must match the term. */
-        if (lookup_id(s->db, SQL_CUSTOMER, s->tenant_id, f->customer, &s->customer_id, &found,
-                      err))
+        if (lookup_id(s->db, SQL_CUSTOMER, s->tenant_id, f->customer, &s->customer_id, &found, err))
             goto out;
         s->drive = found && n && cust_bit(s, s->customer_id) ? DRIVE_CUSTOMER : DRIVE_EMPTY;
     } else if (n == 0) {
@@ -327,8 +326,7 @@ static int resolve(struct search *s, struct error *err)
         if (s->drive != DRIVE_TIME)
             return 0;
     } else if (f->customer.len) {
-        if (lookup_id(s->db, SQL_CUSTOMER, s->tenant_id, f->customer, &s->customer_id, &found,
-                      err))
+        if (lookup_id(s->db, SQL_CUSTOMER, s->tenant_id, f->customer, &s->customer_id, &found, err))
             return -1;
         s->drive = found ? DRIVE_CUSTOMER : DRIVE_EMPTY;
         return 0;
@@ -366,10 +364,10 @@ static void build_columns(struct search *s, struct buf *q, const char *k, const 
     struct cols *c = &s->cols;
     memset(c, -1, sizeof(*c));
     buf_appendf(q, "SELECT %s.created_at, %s", k, kid);
-#define COL(field, expr)                                                                       \
-    do {                                                                                       \
-        c->field = n++;                                                                        \
-        buf_puts(q, ", " expr);                                                                \
+#define COL(field, expr)                                                                           \
+    do {                                                                                           \
+        c->field = n++;                                                                            \
+        buf_puts(q, ", " expr);                                                                    \
     } while (0)
     if (f & FIELD_BIT(FIELD_ORDER_ID))
         COL(ext_id, "o.ext_id");
@@ -400,8 +398,7 @@ static void build_filters(struct search *s, struct buf *q, const char *k, const 
 {
     const struct search_filter *f = s->f;
     char items[PARTITION_NAME_MAX];
-    buf_appendf(q, " WHERE o.tenant_id = ?1 AND %s.created_at >= ?2 AND %s.created_at <= ?3", k,
-                k);
+    buf_appendf(q, " WHERE o.tenant_id = ?1 AND %s.created_at >= ?2 AND %s.created_at <= ?3", k, k);
     if (s->f->ascending)
         buf_appendf(q, " AND (%s.created_at > ?2 OR %s > ?4)", k, kid);
     else
@@ -418,8 +415,9 @@ static void build_filters(struct search *s, struct buf *q, const char *k, const 
         buf_puts(q, " AND o.total_minor <= ?8");
     if (s->nproducts && s->drive != DRIVE_PRODUCT) {
         partition_name("order_items", month, items);
-        buf_appendf(q, " AND EXISTS (SELECT 1 FROM %s x WHERE x.order_id = o.id AND +x.product_id IN (",
-                    items);
+        buf_appendf(
+            q, " AND EXISTS (SELECT 1 FROM %s x WHERE x.order_id = o.id AND +x.product_id IN (",
+            items);
         for (size_t i = 0; i < s->nproducts; i++)
             buf_appendf(q, "%s?%zu", i ? "," : "", P_PRODUCTS + i);
         buf_puts(q, "))");
@@ -427,8 +425,7 @@ static void build_filters(struct search *s, struct buf *q, const char *k, const 
 }
 
 /* One SELECT over the month: from orders, or from items joined to orders. */
-static void build_arm(struct search *s, struct buf *q, int month, bool from_items,
-                      const char *term)
+static void build_arm(struct search *s, struct buf *q, int month, bool from_items, const char *term)
 {
     char orders[PARTITION_NAME_MAX], items[PARTITION_NAME_MAX];
     partition_name("orders", month, orders);
@@ -499,10 +496,10 @@ static void bind_all(struct search *s, sqlite3_stmt *st, int64_t limit)
 {
     const struct search_filter *f = s->f;
     int max = sqlite3_bind_parameter_count(st);
-#define BIND64(i, v)                                                                           \
-    do {                                                                                       \
-        if ((i) <= max)                                                                        \
-            sqlite3_bind_int64(st, (i), (v));                                                  \
+#define BIND64(i, v)                                                                               \
+    do {                                                                                           \
+        if ((i) <= max)                                                                            \
+            sqlite3_bind_int64(st, (i), (v));                                                      \
     } while (0)
     BIND64(P_TENANT, s->tenant_id);
     if (f->ascending) {
@@ -541,8 +538,7 @@ static int prepare(struct search *s, const char *sql, sqlite3_stmt **out, struct
 
 /* ======================== open ======================== */
 
-static int list_months(struct search *s, const char *base, int **out, size_t *n,
-                       struct error *err)
+static int list_months(struct search *s, const char *base, int **out, size_t *n, struct error *err)
 {
     int64_t from = s->f->ascending ? s->key_t : s->lo;
     int64_t to_incl = s->f->ascending ? s->hi : s->key_t;
@@ -624,12 +620,12 @@ static void encode_row(struct search *s, sqlite3_stmt *st)
     struct order_row r;
     memset(&r, 0, sizeof(r));
     r.created_at = sqlite3_column_int64(st, 0);
-#define TEXT(col, p, n)                                                                        \
-    do {                                                                                       \
-        if ((col) >= 0) {                                                                      \
-            p = (const char *)sqlite3_column_text(st, (col));                                  \
-            n = (size_t)sqlite3_column_bytes(st, (col));                                       \
-        }                                                                                      \
+#define TEXT(col, p, n)                                                                            \
+    do {                                                                                           \
+        if ((col) >= 0) {                                                                          \
+            p = (const char *)sqlite3_column_text(st, (col));                                      \
+            n = (size_t)sqlite3_column_bytes(st, (col));                                           \
+        }                                                                                          \
     } while (0)
     TEXT(c->ext_id, r.order_id, r.order_id_len);
     if (c->status >= 0)
@@ -794,8 +790,8 @@ int search_run(struct search *s, struct sink *out, enum filter_format fmt, struc
 
 /* ======================== explain ======================== */
 
-int search_explain(struct db *db, int64_t tenant_id, const struct search_filter *f,
-                   struct buf *out, struct error *err)
+int search_explain(struct db *db, int64_t tenant_id, const struct search_filter *f, struct buf *out,
+                   struct error *err)
 {
     static const uint8_t zero_key[CURSOR_KEY_LEN];
     struct search *s = NULL;

@@ -65,7 +65,7 @@ void search_close(struct search *s);
  * appended to out; plus a first line naming the drive. For scripts/explain
  * and the plan test.
  */
-int search_explain(struct db *db, int64_t tenant_id, const struct search_filter *f,
-                   struct buf *out, struct error *err);
+int search_explain(struct db *db, int64_t tenant_id, const struct search_filter *f, struct buf *out,
+                   struct error *err);
 
 #endif

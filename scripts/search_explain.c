@@ -103,7 +103,8 @@ int main(int argc, char **argv)
     db_query_i64(db, "SELECT count(*) FROM order_keys", &orders, &err);
     q_text(db, "SELECT max(month) FROM partitions WHERE base = 'orders'", 0, month, sizeof(month));
     char sql[512];
-    snprintf(sql, sizeof(sql), "SELECT max(created_at) FROM orders_p%s WHERE tenant_id = ?1", month);
+    snprintf(sql, sizeof(sql), "SELECT max(created_at) FROM orders_p%s WHERE tenant_id = ?1",
+             month);
     q_text(db, sql, tenant, buf, sizeof(buf));
     newest = atoll(buf);
     rfc3339_format(newest - 28 * 86400, buf);

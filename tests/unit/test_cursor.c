@@ -13,8 +13,11 @@ static const uint8_t HASH[CURSOR_HASH_LEN] = "hhhhhhhhhhhhhhhh";
 
 static struct cursor sample(void)
 {
-    struct cursor c = {.tenant_id = 42, .ascending = false, .last_created_at = 1740787200,
-                       .last_id = 123456789, .expires_at = 2000};
+    struct cursor c = {.tenant_id = 42,
+                       .ascending = false,
+                       .last_created_at = 1740787200,
+                       .last_id = 123456789,
+                       .expires_at = 2000};
     memcpy(c.filter_hash, HASH, CURSOR_HASH_LEN);
     return c;
 }

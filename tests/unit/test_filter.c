@@ -107,7 +107,9 @@ Test(filter, rejects_bad_values_naming_the_parameter)
     rejects("sort=total", ERR_INVALID_PARAM, "sort");
     rejects("format=xml", ERR_INVALID_PARAM, "format");
     rejects("cursor=", ERR_INVALID_CURSOR, "cursor");
-    rejects("q=a\x01" "bc", ERR_INVALID_PARAM, "q");
+    rejects("q=a\x01"
+            "bc",
+            ERR_INVALID_PARAM, "q");
     rejects("q=\xff\xfe\xfd", ERR_INVALID_PARAM, "q");
 }
 
@@ -153,9 +155,10 @@ Test(filter, fingerprint_normalizes_spelling_but_not_meaning)
 Test(filter, random_input_is_rejected_or_accepted_never_crashes)
 {
     uint64_t x = 88172645463325252ull;
-    static const char *const names[] = {"from", "to", "status", "min_total", "max_total",
-                                        "currency", "product_id", "customer_id", "q", "fields",
-                                        "limit", "sort", "format", "cursor", "zz"};
+    static const char *const names[] = {"from",      "to",       "status",     "min_total",
+                                        "max_total", "currency", "product_id", "customer_id",
+                                        "q",         "fields",   "limit",      "sort",
+                                        "format",    "cursor",   "zz"};
     for (int round = 0; round < 20000; round++) {
         char vals[4][40];
         struct filter_param p[4];

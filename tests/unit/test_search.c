@@ -149,8 +149,13 @@ static char SEEN[FX_MAX_ORDERS][24];
 Test(search, page_walk_returns_every_row_once)
 {
     static const char *const WALKS[] = {
-        "sort=-created_at", "sort=created_at", "status=paid,shipped", "product_id=P-003",
-        "q=alice",          "customer_id=C-001", "currency=EUR&min_total=30&from=2025-02-10",
+        "sort=-created_at",
+        "sort=created_at",
+        "status=paid,shipped",
+        "product_id=P-003",
+        "q=alice",
+        "customer_id=C-001",
+        "currency=EUR&min_total=30&from=2025-02-10",
     };
     for (size_t w = 0; w < sizeof(WALKS) / sizeof(WALKS[0]); w++) {
         for (int page = 1; page <= 50; page += 24) {
@@ -355,8 +360,9 @@ Test(search, text_search_is_tenant_scoped_and_case_insensitive)
     fx_search(&X, 0, "q=t1@example", NOW, &R, NULL);
     cr_assert_eq(R.n, 0, "tenant 1's e-mails are invisible to tenant 0");
     /* FTS5 syntax in the term is text, not query language. */
-    static const char *const literal[] = {"q=zo\"ë", "q=\"\"\"", "q=AND OR NOT", "q=NEAR(a b)",
-                                          "q=bra*", "q=name:zoe", "q=^zoë", "q=(((", "q=o'b"};
+    static const char *const literal[] = {"q=zo\"ë",     "q=\"\"\"", "q=AND OR NOT",
+                                          "q=NEAR(a b)", "q=bra*",   "q=name:zoe",
+                                          "q=^zoë",      "q=(((",    "q=o'b"};
     for (size_t i = 0; i < sizeof(literal) / sizeof(literal[0]); i++) {
         fx_search(&X, 0, literal[i], NOW, &R, &f);
         cr_assert_eq(R.rc, 0, "%s: %s", literal[i], R.err.detail);
@@ -386,8 +392,8 @@ Test(search, client_gone_stops_the_walk)
 /* The plan test: each listed combination keeps its index and never sorts. */
 Test(search, plans_use_an_index_and_never_sort)
 {
-    const struct search_plan_values v = {"P-001", "P-002", "C-001", "alice", "example.com",
-                                         "2025-02-01", "2025-02-20"};
+    const struct search_plan_values v = {"P-001",       "P-002",      "C-001",     "alice",
+                                         "example.com", "2025-02-01", "2025-02-20"};
     for (size_t i = 0; i < SEARCH_PLAN_CASES_COUNT; i++) {
         struct search_filter f;
         struct filter_param p[16];
