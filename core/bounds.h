@@ -62,6 +62,8 @@
 #define SEARCH_CURSOR_TTL_S     86400   /* a next_cursor is accepted for this long */
 #define SEARCH_CUSTOMER_LOOP_MAX 32     /* q matching <= this many customers: drive by customer index */
 #define SEARCH_Q_LOOKUP_MAX     2048    /* q matching <= this many customers (all tenants): pick the tenant's by key */
+#define SEARCH_PRODUCT_CACHE_SLOTS 65536 /* items projection: product ids remembered (power of 2; half used) */
+#define SEARCH_PRODUCT_CACHE_BYTES (2 * 1024 * 1024) /* ... and their client ids, at most */
 
 /* Processes. */
 #define WORKERS_MAX             64

@@ -39,10 +39,14 @@ static int fixed(json_t *v, int decimals, int64_t lo, int64_t hi, int64_t *out)
         snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
     } else if (json_is_real(v)) {
         double d = json_real_value(v);
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(text, sizeof(text), "%.*g", prec, d);
-            if (strtod(text, NULL) == d)
-                break;
+        if (d == (double)(long long)d && d > -1e15 && d < 1e15) {
+            snprintf(text, sizeof(text), "%lld", (long long)d); /* 20.0 */
+        } else {
+            for (int prec = 1; prec <= 17; prec++) {
+                snprintf(text, sizeof(text), "%.*g", prec, d);
+                if (strtod(text, NULL) == d)
+                    break;
+            }
         }
         if (strchr(text, 'e') || strchr(text, 'E'))
             return -1;

@@ -35,7 +35,7 @@ int path_product_id(struct req *req, unsigned i, const char **out, size_t *len,
     for (size_t k = 0; k < s.len; k++) {
         int hi, lo;
         if (s.ptr[k] == '%') {
-            if (k + 2 >= s.len + 0 || (hi = hexv(s.ptr[k + 1])) < 0 ||
+            if (k + 2 >= s.len || (hi = hexv(s.ptr[k + 1])) < 0 ||
                 (lo = hexv(s.ptr[k + 2])) < 0)
                 return error_set(err, ERR_NOT_FOUND, "malformed percent-encoding in the path");
             d[n++] = (char)(hi << 4 | lo);
@@ -78,10 +78,14 @@ int json_get_money(json_t *obj, const char *name, int exponent, bool *present, i
          * as strings.
          */
         double d = json_real_value(v);
-        for (int prec = 1; prec <= 17; prec++) {
-            n = (size_t)snprintf(text, sizeof(text), "%.*g", prec, d);
-            if (strtod(text, NULL) == d)
-                break;
+        if (d == (double)(long long)d && d > -1e15 && d < 1e15) {
+            n = (size_t)snprintf(text, sizeof(text), "%lld", (long long)d); /* 20.0 */
+        } else {
+            for (int prec = 1; prec <= 17; prec++) {
+                n = (size_t)snprintf(text, sizeof(text), "%.*g", prec, d);
+                if (strtod(text, NULL) == d)
+                    break;
+            }
         }
         if (strchr(text, 'e') || strchr(text, 'E'))
             return error_set_at(err, ERR_INVALID_FIELD, ptr,

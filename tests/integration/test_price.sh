@@ -61,6 +61,10 @@ event P1 '"11.00"' e-1 2025-03-01T10:00:01Z
 expect_problem "same event_id, other price" 409 event_id_conflict
 event P1 10.1 e-2
 expect_json "number 10.1 is exactly 10.10" 'd["new_price"]' "10.10"
+event P1 10.0 e-2b
+expect_json "number 10.0 is 10.00" 'd["new_price"]' "10.00"
+event P1 1e1 e-2c
+expect_json "number 1e1 is 10.00" 'd["new_price"]' "10.00"
 seq2=$(json 'd["sequence"]')
 [ "$seq2" -gt "$seq1" ] && ok "sequence grows" || fail "sequence grows" "$seq1 $seq2"
 http POST "/api/v1/tenants/$T/products/P1/price-event" "${AUTH[@]}" "${J[@]}" -H 'Idempotency-Key: "w-1"' \

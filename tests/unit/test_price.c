@@ -250,10 +250,11 @@ Test(price, settings_patch_rules)
     cr_assert_eq(settings_patch(db, tenant, rl, strlen(rl), true, &s, &err), 0, "%s", err.detail);
     cr_assert_eq(s.price_product.rate, 5);
     cr_assert_eq(s.price_product.burst, 20, "unset members keep their defaults");
-    const char *an = "{\"anomaly\":{\"change_pct\":12.5,\"mad_threshold\":3.25}}";
+    const char *an = "{\"anomaly\":{\"change_pct\":12.5,\"mad_threshold\":3.25,\"mad_floor_pct\":5.0}}";
     cr_assert_eq(settings_patch(db, tenant, an, strlen(an), false, &s, &err), 0);
     cr_assert_eq(s.anomaly.change_bp, 1250);
     cr_assert_eq(s.anomaly.mad_k_milli, 3250);
+    cr_assert_eq(s.anomaly.floor_bp, 500, "5.0 is an integral real, not 5e+00");
     const char *bad = "{\"anomaly\":{\"window\":3,\"min_history\":4}}";
     cr_assert_eq(settings_patch(db, tenant, bad, strlen(bad), false, &s, &err), -1);
     cr_assert_str_eq(err.pointer, "/anomaly/min_history");
