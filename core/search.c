@@ -77,6 +77,7 @@ enum {
     SQL_CUSTOMER_OF_TENANT,
     SQL_CUSTOMER,
     SQL_PRODUCT,
+    SQL_PRODUCT_EXT,
 };
 
 static const char *const SQL[] = {
@@ -85,6 +86,7 @@ static const char *const SQL[] = {
     [SQL_CUSTOMER_OF_TENANT] = "SELECT 1 FROM customers WHERE id = ?2 AND tenant_id = ?1",
     [SQL_CUSTOMER] = "SELECT id FROM customers WHERE tenant_id = ?1 AND ext_id = ?2",
     [SQL_PRODUCT] = "SELECT id FROM products WHERE tenant_id = ?1 AND ext_id = ?2",
+    [SQL_PRODUCT_EXT] = "SELECT ext_id FROM products WHERE id = ?1",
 };
 
 /* Bound parameter numbers of the generated statements. */
@@ -136,6 +138,16 @@ struct search {
     int *item_months;
     size_t nitem_months;
 
+    /*
+     * items projection: client product id by internal id, so the ~3 items of
+     * every order cost no products lookup once their product was seen
+     * (open addressing; names in one buffer; stops growing when full).
+     */
+    int64_t *pc_ids;
+    uint32_t *pc_off, *pc_len;
+    size_t pc_cap, pc_n;
+    struct buf pc_names, pc_scratch;
+
     uint64_t count, pages;
     bool has_more, client_gone;
     struct cols cols;
@@ -165,6 +177,11 @@ void search_close(struct search *s)
     free(s->months);
     free(s->item_months);
     free(s->cust_bits);
+    free(s->pc_ids);
+    free(s->pc_off);
+    free(s->pc_len);
+    buf_fini(&s->pc_names);
+    buf_fini(&s->pc_scratch);
     buf_fini(&s->sql);
     buf_fini(&s->page);
     free(s);
@@ -587,6 +604,12 @@ int search_open(struct db *db, int64_t tenant_id, const struct search_filter *f,
             list_months(s, "order_items", &s->item_months, &s->nitem_months, err))
             goto fail;
     }
+    if (f->fields & FIELD_BIT(FIELD_ITEMS)) {
+        s->pc_cap = SEARCH_PRODUCT_CACHE_SLOTS;
+        s->pc_ids = xcalloc(s->pc_cap, sizeof(*s->pc_ids));
+        s->pc_off = xcalloc(s->pc_cap, sizeof(*s->pc_off));
+        s->pc_len = xcalloc(s->pc_cap, sizeof(*s->pc_len));
+    }
     order_json_init(&s->enc, f->fields);
     *out = s;
     return 0;
@@ -597,15 +620,62 @@ fail:
 
 /* ======================== run ======================== */
 
+/* The client id of product `id` into p and n, valid until the next call. */
+static int product_ext(struct search *s, int64_t id, const char **p, size_t *n, struct error *err)
+{
+    size_t mask = s->pc_cap - 1, i = (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 40) & mask;
+    for (; s->pc_ids[i]; i = (i + 1) & mask) {
+        if (s->pc_ids[i] == id) {
+            *p = s->pc_names.data + s->pc_off[i];
+            *n = s->pc_len[i];
+            return 0;
+        }
+    }
+    sqlite3_stmt *st = db_stmt(s->db, SQL[SQL_PRODUCT_EXT], err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_done(s->db, st);
+        return db_fail(s->db, rc, err, "search items");
+    }
+    const char *text = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    size_t len = text ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+    bool keep = text && id > 0 && s->pc_n < s->pc_cap / 2 &&
+                s->pc_names.len + len < SEARCH_PRODUCT_CACHE_BYTES;
+    struct buf *dst = keep ? &s->pc_names : &s->pc_scratch;
+    if (!keep)
+        buf_reset(dst);
+    size_t off = dst->len;
+    buf_append(dst, text ? text : "", len);
+    db_done(s->db, st);
+    if (keep) {
+        s->pc_ids[i] = id;
+        s->pc_off[i] = (uint32_t)off;
+        s->pc_len[i] = (uint32_t)len;
+        s->pc_n++;
+    }
+    *p = text ? dst->data + off : NULL; /* a vanished product is written as null */
+    *n = len;
+    return 0;
+}
+
 static int write_items(struct search *s, sqlite3_stmt *it, int64_t order_id, struct error *err)
 {
     if (it) {
         sqlite3_bind_int64(it, 1, order_id);
         int rc;
-        while ((rc = sqlite3_step(it)) == SQLITE_ROW)
-            order_json_item(&s->enc, &s->page, (const char *)sqlite3_column_text(it, 0),
-                            (size_t)sqlite3_column_bytes(it, 0), sqlite3_column_int64(it, 1),
+        while ((rc = sqlite3_step(it)) == SQLITE_ROW) {
+            const char *ext = NULL;
+            size_t n = 0;
+            if (product_ext(s, sqlite3_column_int64(it, 0), &ext, &n, err)) {
+                sqlite3_reset(it);
+                return -1;
+            }
+            order_json_item(&s->enc, &s->page, ext, n, sqlite3_column_int64(it, 1),
                             sqlite3_column_int64(it, 2));
+        }
         sqlite3_reset(it);
         if (rc != SQLITE_DONE)
             return db_fail(s->db, rc, err, "search items");
@@ -678,9 +748,8 @@ static int run_month(struct search *s, int month, struct sink *out, enum filter_
     if ((s->f->fields & FIELD_BIT(FIELD_ITEMS)) && items_here) {
         partition_name("order_items", month, items);
         snprintf(isql, sizeof(isql),
-                 "SELECT p.ext_id, i.quantity, i.unit_price_minor FROM %s i "
-                 "LEFT JOIN products p ON p.id = i.product_id WHERE i.order_id = ?1 "
-                 "ORDER BY i.line",
+                 "SELECT i.product_id, i.quantity, i.unit_price_minor FROM %s i "
+                 "WHERE i.order_id = ?1 ORDER BY i.line",
                  items);
         if (prepare(s, isql, &it, err))
             goto out;
