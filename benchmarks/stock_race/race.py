@@ -6,7 +6,8 @@
 1. Race: 8 concurrent clients each send 50 merge updates of +1 to one product
    (one request each); the product must end at exactly +400, version 400.
 2. Serializability: 8 clients send 25 requests each mixing merge,
-   last_write_wins and reject events over 6 products, plus one multi-group
+   last_write_wins and reject events (expected_version read by a GET just
+   before sending, as an optimistic client does) over 6 products, plus one multi-group
    request (product locks) of 12,000 merge events. Every per-product answer
    carries the version it produced (applied) or saw (rejected / unchanged);
    that places each request in each product's history, the union of those
@@ -103,12 +104,13 @@ for client in range(8):
                 t = f"2025-02-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00.{rng.randint(0, 999):03d}Z"
                 ev = {"event_id": f"{rid}-{j}-{e}", "product_id": p, "event_time": t}
                 if mode == "merge":
-                    ev["delta"] = rng.randint(-3, 6)
+                    ev["delta"] = rng.randint(-2, 6)
                 elif mode == "last_write_wins":
                     ev["quantity"] = rng.randint(0, 50)
                 else:
+                    # an optimistic client: expected_version is read just before sending
                     ev["delta" if rng.random() < 0.5 else "quantity"] = rng.randint(0, 9)
-                    ev["expected_version"] = rng.randint(0, 12)
+                    ev["expected_version"] = None
                 evs.append(ev)
         requests.append((client, rid, {"mode": mode, "events": evs}))
 big_events = [{"event_id": f"big-{i}", "product_id": PRODUCTS[i % 3], "delta": 1,
@@ -118,6 +120,12 @@ def client_run(n):
     c = conn()
     for cl, rid, doc in requests:
         if cl == n:
+            if doc["mode"] == "reject":
+                seen = {}
+                for ev in doc["events"]:
+                    if ev["product_id"] not in seen:
+                        seen[ev["product_id"]] = level(c, ev["product_id"])[1]
+                    ev["expected_version"] = seen[ev["product_id"]]
             answers[rid] = bulk(c, doc)
         if cl == n and n == 0 and rid == "c0-10":
             answers["big"] = bulk(c, {"mode": "merge", "events": big_events})
@@ -225,6 +233,7 @@ out["serial"] = {"requests": len(answers), "versions_dense": ok_versions, "acycl
                  "answer_mismatches": len(mismatch), "final_state_matches": final_ok,
                  "multi_group_with_locks": locks,
                  "rejected": sum(1 for a in answers.values() for r in a["results"] if r["status"] == "rejected"),
+                 "applied": sum(1 for a in answers.values() for r in a["results"] if r["status"] == "applied" and r["applied"] > 0),
                  "ok": ok_versions and acyclic and not mismatch and final_ok and locks}
 if mismatch:
     out["serial"]["first_mismatch"] = mismatch[0]

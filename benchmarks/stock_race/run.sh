@@ -37,7 +37,7 @@ import json, sys
 d = json.loads(sys.argv[1]); r, s, t = d["race"], d["serial"], d["throughput"]
 print(f"race 8x50 merges of +1 -> quantity {r['quantity']} version {r['version']} "
       f"({'OK' if r['ok'] else 'FAIL'}, {r['seconds']} s); "
-      f"mixed modes: {s['requests']} requests ({s['rejected']} product rejections, one 12k-event "
+      f"mixed modes: {s['requests']} requests ({s['applied']} product batches applied, {s['rejected']} rejected, one 12k-event "
       f"locked multi-group request) vs serial replay: acyclic={s['acyclic']}, answers differing "
       f"{s['answer_mismatches']}, final state {'matches' if s['final_state_matches'] else 'DIFFERS'} "
       f"({'OK' if s['ok'] else 'FAIL'}); throughput 100k-event NDJSON merge over 100 products, "
