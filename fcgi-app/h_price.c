@@ -348,7 +348,17 @@ static int follow(struct req *req, struct resp *resp, struct anomaly_filter *f, 
         }
         if (price_anomalies_each(req->db, req->tenant.id, f, 100, emit_row, &lc, &n,
                                  &f->after_seq, err)) {
-            resp_problem(resp, req, err, NULL); /* an error record in the stream */
+            /* Headers are out: the failure becomes the stream's last event. */
+            struct buf ev = BUF_INIT;
+            buf_puts(&ev, "event: error\ndata: {\"code\":");
+            buf_append_json_cstr(&ev, error_code_str(err->code));
+            buf_puts(&ev, ",\"detail\":");
+            buf_append_json_cstr(&ev, err->detail);
+            buf_appendf(&ev, ",\"last_event_id\":%lld}\n\n", (long long)f->after_seq);
+            sink_write(lc.sink, ev.data, ev.len);
+            resp_flush(resp);
+            buf_fini(&ev);
+            reason = NULL;
             break;
         }
         if (n) {
@@ -363,7 +373,7 @@ static int follow(struct req *req, struct resp *resp, struct anomaly_filter *f, 
         }
         sleep_ms(SSE_POLL_MS);
     }
-    if (!lc.sink->err) {
+    if (!lc.sink->err && reason) {
         char end[160];
         snprintf(end, sizeof(end), "event: end\ndata: {\"reason\":\"%s\",\"last_event_id\":%lld}\n\n",
                  reason, (long long)f->after_seq);
