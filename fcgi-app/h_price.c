@@ -221,14 +221,14 @@ out:
 
 int h_price_review(struct req *req, struct resp *resp, struct error *err)
 {
-    const char *product, *decision, *note;
-    size_t product_len, dlen, note_len;
-    struct str ev = req_path_param(req, 2);
+    const char *product, *decision, *note, *event;
+    size_t product_len, dlen, note_len, event_len;
     int rc = -1;
     json_t *j = NULL;
     if (path_product_id(req, 1, &product, &product_len, err))
         return -1;
-    if (!catalog_ext_id_valid(ev.ptr, ev.len, EVENT_ID_MAX_BYTES))
+    /* The event id is percent-decoded and checked like a product id. */
+    if (path_product_id(req, 2, &event, &event_len, err))
         return error_set(err, ERR_ANOMALY_NOT_FOUND, "no such anomaly");
     if (!(j = body_json_object(req, err)))
         return -1;
@@ -243,8 +243,8 @@ int h_price_review(struct req *req, struct resp *resp, struct error *err)
         goto out;
     }
     resp_json(resp, 200);
-    if (price_review(req->db, req->tenant.id, product, product_len, ev.ptr, ev.len, approve, note,
-                     note_len, &resp->body, err))
+    if (price_review(req->db, req->tenant.id, product, product_len, event, event_len, approve,
+                     note, note_len, &resp->body, err))
         goto out;
     rc = 0;
 out:
