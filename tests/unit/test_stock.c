@@ -16,6 +16,7 @@
 #include "partition.h"
 #include "stock.h"
 #include "tenant.h"
+#include "timefmt.h"
 
 static char dir[256], path[300];
 static struct db *db;
@@ -234,4 +235,28 @@ Test(stock, eight_processes_racing_merges_end_at_the_sum)
     level("D", &q, &v);
     cr_assert_eq(q, PROCS * EACH);
     cr_assert_eq(v, PROCS * EACH);
+}
+
+Test(stock, a_locked_product_waits_for_the_lock_and_others_do_not)
+{
+    struct error err;
+    char sql[256];
+    int64_t now = time_now_ms(), q, v;
+    /* Another bulk update holds A for 300 ms more (or died holding it). */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO locks(name, owner, lease_until) VALUES ('stock:%lld:A', 'other', %lld)",
+             (long long)tenant, (long long)(now + 300));
+    cr_assert_eq(db_exec(db, sql, &err), 0, "%s", err.detail);
+    int64_t t0 = time_now_ms();
+    free(run("{\"events\":[" EV("w1", "B", "\"delta\":1", "2025-01-01T00:00:00Z") "]}"));
+    cr_assert_lt(time_now_ms() - t0, 200, "B is not locked");
+    t0 = time_now_ms();
+    free(run("{\"events\":[" EV("w2", "A", "\"delta\":1", "2025-01-01T00:00:00Z") "," EV(
+        "w3", "B", "\"delta\":1", "2025-01-01T00:00:00Z") "]}"));
+    int64_t waited = time_now_ms() - t0;
+    cr_assert_geq(waited, 250, "waited for the lease (%lld ms)", (long long)waited);
+    level("A", &q, &v);
+    cr_assert_eq(q, 1);
+    level("B", &q, &v);
+    cr_assert_eq(q, 2, "B waited with A: the request is atomic with respect to the lock");
 }
