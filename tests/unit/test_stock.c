@@ -1,8 +1,8 @@
 /*
  * test_stock.c: core/stock.c against a real database file: each conflict
  * mode, per-product atomicity with a failing product in the middle, event_id
- * dedupe, validation, multi-group requests with product locks, and 8
- * processes racing merges on one product.
+ * dedupe, validation, multi-group requests with product locks, waiting for
+ * another request's lock, and 8 processes racing merges on one product.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
