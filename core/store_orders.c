@@ -232,12 +232,13 @@ struct cust {
 };
 
 /*
- * Product ids known across the batches of one run (store_cache_new). Only
- * found products are kept: an unknown one may be created between batches.
- * Product rows are never deleted or re-keyed by the API, so a found id stays
- * valid for the run. Bounded: past STORE_CACHE_MAX entries it starts over.
+ * Product ids known across batches (store_cache_new), for one tenant at a
+ * time. Only found products are kept: an unknown one may be created later.
+ * Product rows are never deleted or re-keyed (no API or module deletes them;
+ * only a whole tenant goes, with its keys), so a found id stays valid.
+ * Bounded: past STORE_CACHE_MAX entries (~2 MB) it starts over.
  */
-#define STORE_CACHE_MAX 200000
+#define STORE_CACHE_MAX 32768
 
 struct store_cache {
     int64_t tenant_id;

@@ -561,6 +561,29 @@ out:
     return rc;
 }
 
+int tus_finish_if_due(struct tus_upload *u, struct error *err)
+{
+    if (u->state != INGEST_RUNNING || u->length < 0 || u->offset != (uint64_t)u->length)
+        return 0;
+    int fd = open(u->path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail(err, "open upload");
+    int rc = -1;
+    if (lock_file(fd, err))
+        goto out;
+    /* Under the lock: another request may have finished it meanwhile. */
+    if (load(u, u->tenant_id, u->token, strlen(u->token), err))
+        goto out;
+    ingest_free(u->ing);
+    u->ing = NULL;
+    if (ingest_open(u->db, u->tenant_id, u->token, strlen(u->token), &u->ing, err))
+        goto out;
+    rc = u->state == INGEST_RUNNING ? complete(u, fd, err) : 0;
+out:
+    close(fd);
+    return rc;
+}
+
 int tus_terminate(struct tus_upload *u, struct error *err)
 {
     int64_t now = time_now_ms();

@@ -87,6 +87,13 @@ int tus_append(struct tus_upload *u, uint64_t client_offset, struct source *body
                const struct tus_checksum *ck, const struct ingest_hooks *hooks,
                struct error *err);
 
+/*
+ * An upload whose bytes are all stored but whose run did not complete (the
+ * worker died between storing the last chunk and parsing it): parse the rest
+ * and complete it now. No-op otherwise. Called on HEAD/GET.
+ */
+int tus_finish_if_due(struct tus_upload *u, struct error *err);
+
 /* Termination: delete the file, mark the run terminated (later requests: 404/410). */
 int tus_terminate(struct tus_upload *u, struct error *err);
 

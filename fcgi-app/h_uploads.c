@@ -96,11 +96,7 @@ static void sweep(struct db *db)
     tus_purge(db, app.var_dir, now, &e);
 }
 
-struct patch_ctx {
-    struct req *req;
-    int64_t last_renew_ms;
-};
-
+/* Uploads hold no idempotency lease: nothing to do between batches. */
 static int between(void *ctx, struct error *err)
 {
     (void)ctx;
@@ -115,8 +111,7 @@ static int append(struct req *req, struct tus_upload *u, uint64_t offset, struct
     const char *h = req_env(req, "HTTP_UPLOAD_CHECKSUM");
     if (h && tus_checksum_parse(h, &ck, err))
         return -1;
-    struct patch_ctx c = {req, time_now_ms()};
-    struct ingest_hooks hooks = {between, &c};
+    struct ingest_hooks hooks = {between, req};
     sb_gauge_add(SBG_INGEST_QUEUE, 1);
     int rc = tus_append(u, offset, req_source(req), h ? &ck : NULL, &hooks, err);
     sb_gauge_add(SBG_INGEST_QUEUE, -1);
@@ -216,6 +211,11 @@ int h_upload_head(struct req *req, struct resp *resp, struct error *err)
         if (tus_open(req->db, app.var_dir, req->tenant.id, tok.ptr, tok.len, &u, err))
             return answer_problem(req, resp, err, NULL);
     } else if (open_upload(req, resp, &u, err)) {
+        return 0;
+    }
+    if (tus_finish_if_due(u, err)) {
+        answer_problem(req, resp, err, NULL);
+        tus_close(u);
         return 0;
     }
     resp_status(resp, 200);
