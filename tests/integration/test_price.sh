@@ -233,4 +233,19 @@ HTTP_TIMEOUT=3 http HEAD "/api/v1/tenants/$T/price-anomalies?follow=true" "${AUT
 http GET /api/v1/health
 expect_status "workers free again after followers end" 200
 
+echo "-- SSE through Caddy"
+stack_start caddy 2
+new_tenant "Caddy prices"; T=$TENANT_ID; K=$TENANT_KEY; AUTH=(-H "Authorization: Bearer $K")
+settings '{"anomaly":{"change_pct":20}}' "${AUTH[@]}"
+product CF 10.00
+curl -sN --max-time 3 -H "Authorization: Bearer $K" -H 'Accept: text/event-stream' \
+  "$BASE/api/v1/tenants/$T/price-anomalies" > "$TMP/sse3" &
+spid=$!
+sleep 0.6
+event CF '"40.00"' cf-1
+got=""
+for _ in $(seq 50); do grep -q '"event_id":"cf-1"' "$TMP/sse3" && { got=1; break; }; sleep 0.02; done
+[ -n "$got" ] && ok "Caddy delivers the anomaly to a follower within 1 s" || fail "SSE via Caddy" "$(cat "$TMP/sse3")"
+wait $spid
+
 finish

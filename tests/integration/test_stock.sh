@@ -133,6 +133,11 @@ printf '{"event_id":"n-3","product_id":"M2","delta":1,"event_time":"2025-04-01T0
 http PUT "/api/v1/tenants/$T/stock/bulk_update" "${AUTH[@]}" -H 'Content-Type: application/x-ndjson' --data-binary @"$TMP/bad.ndjson"
 expect_json "NDJSON errors name the line" '[d["code"], d["errors"][0]["index"]]' '["invalid_events", 2]'
 
+printf '%s\n' '{"event_id":"c-1","product_id":"M2","delta":1,"event_time":"2025-04-02T00:00:00Z"}' > "$TMP/chunk.ndjson"
+http PUT "/api/v1/tenants/$T/stock/bulk_update?mode=merge" "${AUTH[@]}" -H 'Content-Type: application/x-ndjson' \
+  -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/chunk.ndjson"
+expect_json "chunked NDJSON through lighttpd (spooled, then read to the end)" 'd["results"][0]["applied"]' 1
+
 echo "-- Idempotency-Key"
 body='{"mode":"merge","events":[{"event_id":"i-1","product_id":"M1","delta":1,"event_time":"2025-03-01T10:00:00Z"}]}'
 http PUT "/api/v1/tenants/$T/stock/bulk_update" "${AUTH[@]}" "${J[@]}" -H 'Idempotency-Key: "k-1"' -d "$body"
