@@ -216,4 +216,16 @@ expect_json "the retry completes the rest exactly once" \
 all=$(sqlite3 "$VAR/cartograph.db" "SELECT count(*) FROM stock_levels s JOIN products p ON p.id=s.product_id WHERE p.ext_id LIKE 'K%' AND s.quantity=2000")
 [ "$all" = 50 ] && ok "after the retry all 50 products are at 2000" || fail "after retry" "$all"
 
+echo "-- through Caddy (chunked body, no Content-Length)"
+stack_start caddy 2
+new_tenant "Stock Caddy"; T=$TENANT_ID; K=$TENANT_KEY; AUTH=(-H "Authorization: Bearer $K")
+product CD >/dev/null
+python3 -c '
+import json
+for i in range(4000):
+    print(json.dumps({"event_id": f"cd-{i}", "product_id": "CD", "delta": 1, "event_time": "2025-07-01T00:00:00Z"}))' > "$TMP/caddy.ndjson"
+http PUT "/api/v1/tenants/$T/stock/bulk_update?mode=merge" "${AUTH[@]}" -H 'Content-Type: application/x-ndjson' \
+  -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/caddy.ndjson"
+expect_json "4000 events streamed through Caddy" '[d["results"][0]["quantity"], d["summary"]["events_applied"]]' '[4000, 4000]'
+
 finish
