@@ -33,6 +33,8 @@ enum {
     SQL_REVIEW_SET,
     SQL_LIST_TENANT,
     SQL_LIST_PRODUCT,
+    SQL_LIST_TENANT_DESC,
+    SQL_LIST_PRODUCT_DESC,
     SQL_MAX_TENANT,
     SQL_MAX_PRODUCT,
     SQL_RECORD,
@@ -75,6 +77,16 @@ static const char *const SQL[] = {
                          "WHERE e.tenant_id = ?1 AND e.product_id = ?7 AND e.anomaly != 0 "
                          "AND e.seq > ?2 AND e.observed_at >= ?3 AND e.observed_at < ?4 "
                          "AND (?5 < 0 OR e.review_status = ?5) ORDER BY e.seq LIMIT ?6",
+    [SQL_LIST_TENANT_DESC] = "SELECT " RECORD_COLS
+                             "FROM price_events e JOIN products p ON p.id = e.product_id "
+                             "WHERE e.tenant_id = ?1 AND e.anomaly != 0 AND e.seq < ?2 "
+                             "AND e.observed_at >= ?3 AND e.observed_at < ?4 "
+                             "AND (?5 < 0 OR e.review_status = ?5) ORDER BY e.seq DESC LIMIT ?6",
+    [SQL_LIST_PRODUCT_DESC] = "SELECT " RECORD_COLS
+                              "FROM price_events e JOIN products p ON p.id = e.product_id "
+                              "WHERE e.tenant_id = ?1 AND e.product_id = ?7 AND e.anomaly != 0 "
+                              "AND e.seq < ?2 AND e.observed_at >= ?3 AND e.observed_at < ?4 "
+                              "AND (?5 < 0 OR e.review_status = ?5) ORDER BY e.seq DESC LIMIT ?6",
     [SQL_MAX_TENANT] = "SELECT max(seq) FROM price_events WHERE tenant_id = ?1 AND anomaly != 0",
     [SQL_MAX_PRODUCT] = "SELECT max(seq) FROM price_events "
                         "WHERE tenant_id = ?1 AND product_id = ?2 AND anomaly != 0",
@@ -649,7 +661,9 @@ int price_anomalies_each(struct db *db, int64_t tenant_id, const struct anomaly_
                          int64_t *last_seq, struct error *err)
 {
     struct buf row = BUF_INIT;
-    sqlite3_stmt *st = db_stmt(db, SQL[f->product_id ? SQL_LIST_PRODUCT : SQL_LIST_TENANT], err);
+    int which = f->product_id ? (f->desc ? SQL_LIST_PRODUCT_DESC : SQL_LIST_PRODUCT)
+                              : (f->desc ? SQL_LIST_TENANT_DESC : SQL_LIST_TENANT);
+    sqlite3_stmt *st = db_stmt(db, SQL[which], err);
     int rc;
     *count = 0;
     if (!st)
@@ -697,9 +711,9 @@ static void cursor_mac(const uint8_t *key, size_t keylen, int64_t tenant_id,
                        const struct anomaly_filter *f, int64_t seq, uint8_t mac[SHA256_LEN])
 {
     char msg[160];
-    int n = snprintf(msg, sizeof(msg), "anomalies|%lld|%lld|%lld|%lld|%d|%lld",
+    int n = snprintf(msg, sizeof(msg), "anomalies|%lld|%lld|%lld|%lld|%d|%d|%lld",
                      (long long)tenant_id, (long long)f->product_id, (long long)f->since,
-                     (long long)f->until, f->review_status, (long long)seq);
+                     (long long)f->until, f->review_status, f->desc ? 1 : 0, (long long)seq);
     hmac_sha256(key, keylen, msg, (size_t)n, mac);
 }
 

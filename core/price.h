@@ -116,7 +116,8 @@ struct anomaly_filter {
     int64_t since;      /* observed_at >= since (seconds) */
     int64_t until;      /* observed_at < until */
     int review_status;  /* -1 = any */
-    int64_t after_seq;  /* keyset: seq > after_seq */
+    int64_t after_seq;  /* keyset: seq > after_seq (ascending) or seq < after_seq (desc) */
+    bool desc;          /* newest first; after_seq starts at INT64_MAX */
 };
 
 /* Called per anomaly with its sequence and its JSON record (no newline). 0 continue, -1 stop. */

@@ -13,7 +13,8 @@
  *   GET  /api/v1/tenants/{t}/products/{p}/price-anomalies   one product
  *   GET  /api/v1/tenants/{t}/price-anomalies                every product
  *        ?since&until (RFC 3339, on observed_at) &review_status &cursor &limit
- *        NDJSON in sequence order, last line {"next_cursor","count"};
+ *        &order=asc|desc: NDJSON in sequence order (desc: newest first), last
+ *        line {"next_cursor","count"};
  *        with Accept: text/event-stream or follow=true, Server-Sent Events.
  *
  * Follow mode holds a whole worker (prefork), so it is bounded three ways:
@@ -386,7 +387,7 @@ static int follow(struct req *req, struct resp *resp, struct anomaly_filter *f, 
 
 static int anomalies(struct req *req, struct resp *resp, int64_t product_id, struct error *err)
 {
-    struct anomaly_filter f = {product_id, INT64_MIN, INT64_MAX, -1, 0};
+    struct anomaly_filter f = {product_id, INT64_MIN, INT64_MAX, -1, 0, false};
     const struct query_param *q;
     long long limit = 1000;
     char cursor[48];
@@ -405,6 +406,14 @@ static int anomalies(struct req *req, struct resp *resp, int64_t product_id, str
         (str_to_i64(q->value, &limit) || limit < 1 || limit > ANOMALY_PAGE_MAX_ROWS))
         return error_set_at(err, ERR_INVALID_PARAM, "limit", "limit must be 1..%d",
                             ANOMALY_PAGE_MAX_ROWS);
+    if ((q = req_param(req, "order"))) {
+        if (str_eq_cstr(q->value, "desc"))
+            f.desc = true;
+        else if (!str_eq_cstr(q->value, "asc"))
+            return error_set_at(err, ERR_INVALID_PARAM, "order", "order must be asc or desc");
+    }
+    if (f.desc)
+        f.after_seq = INT64_MAX;
     if ((q = req_param(req, "cursor")) &&
         price_cursor_parse(app.hmac_key, sizeof(app.hmac_key), req->tenant.id, &f, q->value.ptr,
                            q->value.len, &f.after_seq, err))
@@ -413,8 +422,12 @@ static int anomalies(struct req *req, struct resp *resp, int64_t product_id, str
     bool sse = (accept && strstr(accept, "text/event-stream")) ||
                ((q = req_param(req, "follow")) &&
                 (str_eq_cstr(q->value, "true") || str_eq_cstr(q->value, "1")));
-    if (sse)
+    if (sse) {
+        if (f.desc)
+            return error_set_at(err, ERR_INVALID_PARAM, "order",
+                                "a follow stream runs in sequence order (order=asc)");
         return follow(req, resp, &f, err);
+    }
 
     struct list_ctx lc = {resp_sink(resp), resp, false};
     size_t n = 0;

@@ -16,7 +16,7 @@ static const char *const DEBUG_STREAM_PARAMS[] = {"bytes", NULL};
 static const char *const DEBUG_UPLOAD_PARAMS[] = {"sleep_ms", NULL};
 static const char *const STOCK_PARAMS[] = {"mode", "allow_negative", NULL};
 static const char *const ANOMALY_PARAMS[] = {"since", "until", "review_status", "cursor",
-                                               "limit", "follow", NULL};
+                                               "limit", "follow", "order", NULL};
 
 const struct route ROUTES[] = {
     {"GET", "/api/v1/health", h_health, 0, 0, NO_PARAMS, "health", NULL},

@@ -187,6 +187,9 @@ expect_problem "cursor bound to its filters" 400 invalid_cursor
 http GET "/api/v1/tenants/$T/products/C1/price-anomalies" "${AUTH[@]}"
 c=$(echo "$BODY" | head -n -1 | wc -l)
 [ "$c" = 1 ] && ok "product C1 has one anomaly" || fail "product listing" "$c"
+http GET "/api/v1/tenants/$T/price-anomalies?order=desc&limit=1" "${AUTH[@]}"
+newest=$(echo "$BODY" | head -n1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["product_id"])')
+[ "$newest" = S1 ] && ok "order=desc lists the most recent first" || fail "order=desc" "$newest"
 http GET "/api/v1/tenants/$T/price-anomalies?since=2030-01-01T00:00:00Z" "${AUTH[@]}"
 [ "$(echo "$BODY" | tail -n1)" = '{"next_cursor":null,"count":0}' ] && ok "since filter" || fail "since filter" "$BODY"
 http GET "/api/v1/tenants/$T/price-anomalies?until=nope" "${AUTH[@]}"

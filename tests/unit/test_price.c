@@ -206,7 +206,7 @@ Test(price, anomaly_listing_filters_and_cursors)
         cr_assert_eq(submit(i % 2 ? "P1" : "P0", id, 5000 + i, 1740000000 + i, NULL, &o, &err), 0);
         price_outcome_fini(&o);
     }
-    struct anomaly_filter f = {0, INT64_MIN, INT64_MAX, -1, 0};
+    struct anomaly_filter f = {0, INT64_MIN, INT64_MAX, -1, 0, false};
     struct collect c = {0};
     size_t n;
     int64_t last = 0;
@@ -231,13 +231,24 @@ Test(price, anomaly_listing_filters_and_cursors)
     cr_assert_eq(n, 2, "the rest");
     int64_t pid;
     cr_assert_eq(catalog_product_lookup(db, tenant, "P1", 2, &pid, NULL, &err), 0);
-    struct anomaly_filter fp = {pid, 1740000002, INT64_MAX, -1, 0};
+    struct anomaly_filter fp = {pid, 1740000002, INT64_MAX, -1, 0, false};
     c.n = 0;
     cr_assert_eq(price_anomalies_each(db, tenant, &fp, 100, collect, &c, &n, &last, &err), 0);
     cr_assert_eq(n, 2, "P1 since +2 s: l3, l5");
     int64_t max;
     cr_assert_eq(price_anomaly_max_seq(db, tenant, 0, &max, &err), 0);
     cr_assert_eq(max, last);
+    struct anomaly_filter fd = {0, INT64_MIN, INT64_MAX, -1, INT64_MAX, true};
+    c.n = 0;
+    cr_assert_eq(price_anomalies_each(db, tenant, &fd, 2, collect, &c, &n, &last, &err), 0);
+    cr_assert(n == 2 && c.seqs[0] == max && c.seqs[1] < c.seqs[0], "newest first");
+    fd.after_seq = last;
+    c.n = 0;
+    cr_assert_eq(price_anomalies_each(db, tenant, &fd, 100, collect, &c, &n, &last, &err), 0);
+    cr_assert_eq(n, 4, "older ones after the keyset");
+    price_cursor_make(key, sizeof(key), tenant, &fd, last, cur);
+    cr_assert_eq(price_cursor_parse(key, sizeof(key), tenant, &f, cur, strlen(cur), &after, &err),
+                 -1, "a desc cursor does not continue an asc listing");
 }
 
 Test(price, settings_patch_rules)
