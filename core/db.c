@@ -118,6 +118,8 @@ int db_open(const char *path, int flags, struct db **out, struct error *err)
              DB_CACHE_KIB, (long long)DB_MMAP_BYTES);
     if (!(flags & DB_OPEN_READONLY) && db_exec(db, pragmas, err))
         goto fail;
+    if (flags & DB_OPEN_EXTERNAL_CHECKPOINT)
+        sqlite3_wal_autocheckpoint(db->conn, DB_AUTOCHECKPOINT_FAR_PAGES);
     if ((flags & DB_OPEN_MIGRATE) && db_migrate(db, err))
         goto fail;
     *out = db;
@@ -261,6 +263,22 @@ bool db_in_txn(struct db *db)
 int64_t db_lock_wait_ns(const struct db *db)
 {
     return db->lock_wait_ns;
+}
+
+int db_checkpoint(struct db *db, bool truncate, int *wal_frames, int *done_frames,
+                  struct error *err)
+{
+    int log = 0, ckpt = 0;
+    int rc = sqlite3_wal_checkpoint_v2(
+        db->conn, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, &log,
+        &ckpt);
+    if (wal_frames)
+        *wal_frames = log;
+    if (done_frames)
+        *done_frames = ckpt;
+    if (rc != SQLITE_OK)
+        return db_fail(db, rc, err, "checkpoint");
+    return 0;
 }
 
 int db_query_i64(struct db *db, const char *sql, int64_t *out, struct error *err)

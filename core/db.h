@@ -30,7 +30,14 @@ struct db;
 enum db_open_flags {
     DB_OPEN_MIGRATE = 1 << 0, /* apply pending migrations before returning */
     DB_OPEN_READONLY = 1 << 1,
+    /*
+     * Leave checkpoints to a dedicated process (the housekeeper): automatic
+     * checkpoints only as a safety net past DB_AUTOCHECKPOINT_FAR_PAGES.
+     */
+    DB_OPEN_EXTERNAL_CHECKPOINT = 1 << 2,
 };
+
+#define DB_AUTOCHECKPOINT_FAR_PAGES 65536 /* 256 MiB of WAL at 4 KiB pages */
 
 /*
  * Open (creating if needed) the database at path with the pragmas above.
@@ -79,6 +86,14 @@ int db_schema_version(struct db *db);
 const char *db_engine_version(void);
 /* Highest migration compiled into this binary. */
 int db_schema_latest(void);
+
+/*
+ * Checkpoint the WAL: PASSIVE (never waits, never blocks writers) or, with
+ * truncate, TRUNCATE (waits for readers through the busy handler, then
+ * empties the WAL file). OUT: frames in the WAL and frames checkpointed.
+ */
+int db_checkpoint(struct db *db, bool truncate, int *wal_frames, int *done_frames,
+                  struct error *err);
 
 /* Convenience: run a single-value query "SELECT ..." with no parameters. */
 int db_query_i64(struct db *db, const char *sql, int64_t *out, struct error *err);

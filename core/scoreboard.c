@@ -35,6 +35,7 @@ struct sb_hist {
 
 struct sb_slot {
     int64_t pid;
+    int64_t housekeeper; /* 1: not a request worker */
     int64_t started_ms;
     uint64_t requests[SB_ROUTES_MAX][5]; /* status class 1xx..5xx */
     uint64_t counters[SBC__COUNT];
@@ -81,6 +82,12 @@ void sb_attach(unsigned slot, pid_t pid)
     STORE(&me->pid, (int64_t)pid);
     STORE(&me->started_ms, time_now_ms());
     sb_update_rss(1);
+}
+
+void sb_mark_housekeeper(void)
+{
+    if (me)
+        STORE(&me->housekeeper, 1);
 }
 
 void sb_retire(unsigned slot)
@@ -316,20 +323,25 @@ void sb_render(struct buf *o, const char *const *route_names, const char *const 
                 "# TYPE cartograph_worker_resident_memory_bytes gauge\n");
     for (unsigned i = 0; i + 1 < n; i++)
         if (s[i].pid)
-            buf_appendf(o, "cartograph_worker_resident_memory_bytes{slot=\"%u\",pid=\"%lld\"} %lld\n",
-                        i, (long long)s[i].pid, (long long)s[i].rss_bytes);
+            buf_appendf(o,
+                        "cartograph_worker_resident_memory_bytes{slot=\"%u\",pid=\"%lld\","
+                        "role=\"%s\"} %lld\n",
+                        i, (long long)s[i].pid, s[i].housekeeper ? "housekeeper" : "worker",
+                        (long long)s[i].rss_bytes);
     buf_puts(o, "# HELP cartograph_worker_peak_resident_memory_bytes Peak RSS of each worker\n"
                 "# TYPE cartograph_worker_peak_resident_memory_bytes gauge\n");
     for (unsigned i = 0; i + 1 < n; i++)
         if (s[i].pid)
             buf_appendf(o,
-                        "cartograph_worker_peak_resident_memory_bytes{slot=\"%u\",pid=\"%lld\"} "
-                        "%lld\n",
-                        i, (long long)s[i].pid, (long long)s[i].rss_peak_bytes);
-    buf_puts(o, "# HELP cartograph_workers Live worker processes\n# TYPE cartograph_workers gauge\n");
+                        "cartograph_worker_peak_resident_memory_bytes{slot=\"%u\",pid=\"%lld\","
+                        "role=\"%s\"} %lld\n",
+                        i, (long long)s[i].pid, s[i].housekeeper ? "housekeeper" : "worker",
+                        (long long)s[i].rss_peak_bytes);
+    buf_puts(o, "# HELP cartograph_workers Live request worker processes\n"
+                "# TYPE cartograph_workers gauge\n");
     unsigned live = 0;
     for (unsigned i = 0; i + 1 < n; i++)
-        live += s[i].pid != 0;
+        live += s[i].pid != 0 && !s[i].housekeeper;
     buf_appendf(o, "cartograph_workers %u\n", live);
     buf_appendf(o,
                 "# HELP cartograph_worker_restarts_total Workers replaced after dying\n"

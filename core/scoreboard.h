@@ -63,6 +63,7 @@
     X(SBH_DB_STMT,              "cartograph_db_statement_duration_seconds",       "Time a prepared statement was in use, bind to reset") \
     X(SBH_DB_LOCK_WAIT,         "cartograph_db_write_lock_wait_seconds",          "Time BEGIN IMMEDIATE waited for the write lock") \
     X(SBH_DB_COMMIT,            "cartograph_db_commit_duration_seconds",          "COMMIT duration") \
+    X(SBH_CHECKPOINT,           "cartograph_db_checkpoint_duration_seconds",      "WAL checkpoint duration (housekeeper)") \
     X(SBH_INGEST_BATCH,         "cartograph_ingest_batch_commit_duration_seconds", "Ingest batch duration, BEGIN to COMMIT") \
     X(SBH_STOCK_GROUP,          "cartograph_stock_group_duration_seconds",        "Stock bulk-update commit group apply time, write lock taken to COMMIT issued") \
     /* end */
@@ -79,6 +80,8 @@ enum sb_histogram { SB_HISTOGRAMS(SB_ENUM) SBH__COUNT };
 int sb_create(unsigned nslots);
 /* Worker: take slot i (0-based) for this process. */
 void sb_attach(unsigned slot, pid_t pid);
+/* The process in this slot is the housekeeper, not a request worker. */
+void sb_mark_housekeeper(void);
 /* Master: a worker died; fold its slot into the retired totals and free it. */
 void sb_retire(unsigned slot);
 /* Master: count one worker replacement. */

@@ -12,6 +12,8 @@
  * that dies (crash, kill -9, RSS limit) after WORKER_RESPAWN_MS, backing off
  * to 1 s if a slot keeps dying young. SIGTERM/SIGINT: forward SIGTERM, wait
  * up to DRAIN_MAX_MS for in-flight requests, then SIGKILL the rest.
+ * One more child, the housekeeper (housekeeper.c), checkpoints the WAL and
+ * purges expired rows; it is replaced like a worker.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 #include "../core/tenant.h"
 #include "../core/timefmt.h"
 #include "app.h"
+#include "housekeeper.h"
 #include "router.h"
 #include "worker.h"
 
@@ -44,7 +47,13 @@ struct child {
     unsigned quick_deaths;
 };
 
-static struct child children[WORKERS_MAX];
+/* Slots 0..workers-1 are request workers; slot `workers` is the housekeeper. */
+static struct child children[WORKERS_MAX + 1];
+
+static unsigned nchildren(void)
+{
+    return app.workers + 1;
+}
 
 static pid_t spawn_worker(unsigned slot)
 {
@@ -54,7 +63,7 @@ static pid_t spawn_worker(unsigned slot)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGCHLD, SIG_DFL);
-        _exit(worker_main(slot));
+        _exit(slot == app.workers ? housekeeper_main(slot) : worker_main(slot));
     }
     if (pid > 0) {
         children[slot].pid = pid;
@@ -69,7 +78,7 @@ static void reap(bool stopping)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (unsigned i = 0; i < app.workers; i++) {
+        for (unsigned i = 0; i < nchildren(); i++) {
             if (children[i].pid != pid)
                 continue;
             children[i].pid = 0;
@@ -103,7 +112,7 @@ static int serve(void)
     }
     if (log_open(app.log_path))
         fprintf(stderr, "cartograph: cannot open %s; logging to stderr\n", app.log_path);
-    if (sb_create(app.workers)) {
+    if (sb_create(nchildren())) {
         fprintf(stderr, "cartograph: cannot map the scoreboard\n");
         return 1;
     }
@@ -120,7 +129,7 @@ static int serve(void)
 
     log_msg("info", "master %d starting %u workers (db %s)", (int)getpid(), app.workers,
             app.db_path);
-    for (unsigned i = 0; i < app.workers; i++)
+    for (unsigned i = 0; i < nchildren(); i++)
         if (spawn_worker(i) < 0)
             log_msg("error", "fork failed: %s", strerror(errno));
 
@@ -134,7 +143,7 @@ static int serve(void)
                 stopping = true;
                 stop_deadline = time_now_ms() + DRAIN_MAX_MS;
                 log_msg("info", "master: signal %d, draining workers", sig);
-                for (unsigned i = 0; i < app.workers; i++)
+                for (unsigned i = 0; i < nchildren(); i++)
                     if (children[i].pid > 0)
                         kill(children[i].pid, SIGTERM);
             }
@@ -142,7 +151,7 @@ static int serve(void)
         reap(stopping);
         int64_t now = time_now_ms();
         unsigned alive = 0;
-        for (unsigned i = 0; i < app.workers; i++) {
+        for (unsigned i = 0; i < nchildren(); i++) {
             if (children[i].pid > 0) {
                 alive++;
                 /* A SIGTERM can land just before accept() blocks: repeat it. */
@@ -160,7 +169,7 @@ static int serve(void)
                 break;
             if (now > stop_deadline) {
                 log_msg("warn", "master: drain timeout, killing %u workers", alive);
-                for (unsigned i = 0; i < app.workers; i++)
+                for (unsigned i = 0; i < nchildren(); i++)
                     if (children[i].pid > 0)
                         kill(children[i].pid, SIGKILL);
                 stop_deadline = now + 5000;

@@ -189,18 +189,6 @@ static void log_request(struct buf *line, const struct req *req, const struct re
     log_end(line);
 }
 
-/* Housekeeping piggybacks on requests: at most once a minute per worker. */
-static void housekeeping(struct db *db)
-{
-    static int64_t last;
-    int64_t now = time_now_ms();
-    if (now - last < 60000)
-        return;
-    last = now;
-    struct error e;
-    idem_purge(db, now, &e);
-}
-
 int worker_main(unsigned slot)
 {
     FCGX_Request fcgx;
@@ -230,7 +218,7 @@ int worker_main(unsigned slot)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
 
-    if (db_open(app.db_path, DB_OPEN_MIGRATE, &db, &err)) {
+    if (db_open(app.db_path, DB_OPEN_MIGRATE | DB_OPEN_EXTERNAL_CHECKPOINT, &db, &err)) {
         log_msg("error", "worker %u: %s", slot, err.detail);
         return 1;
     }
@@ -292,7 +280,6 @@ int worker_main(unsigned slot)
         if (resp.body.cap > 4 * RESP_FLUSH_BYTES)
             buf_fini(&resp.body); /* do not keep a large one-off body forever */
         uint64_t rss = sb_update_rss(0);
-        housekeeping(db);
         if (app.max_rss_mb && rss > (uint64_t)app.max_rss_mb << 20) {
             log_msg("warn", "worker %u: RSS above %u MB, exiting to be replaced", slot,
                     app.max_rss_mb);

@@ -42,7 +42,7 @@ import json,sys; t=json.load(open(sys.argv[1]))["tenants"][0]; print(t["id"], t[
 TID=$(sqlite3 "$VAR/cartograph.db" "SELECT id FROM tenants WHERE public_id='$PUB'")
 EXP=$(python3 -c 'import sys; print(0 if sys.argv[1] in ("JPY","KRW","ISK","CLP","VND") else 2)' "$CUR")
 PRODUCTS=$(sqlite3 "$VAR/cartograph.db" "SELECT group_concat(ext_id, ',') FROM (SELECT ext_id FROM products WHERE tenant_id=$TID ORDER BY id LIMIT 64)")
-WPID=$(pgrep -P "$(cat "$VAR/run/master.pid")" | head -1)
+WPID=$(ps -o pid=,comm= --ppid "$(cat "$VAR/run/master.pid")" | awk '$2 == "cartograph" {print $1}' | head -1)
 FROM=2025-06-01T00:00:00Z; TO=2025-12-01T00:00:00Z
 FROM_S=$(date -ud "$FROM" +%s); TO_S=$(date -ud "$TO" +%s)
 scale=$((10 ** EXP))

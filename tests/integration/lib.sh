@@ -60,8 +60,13 @@ stack_start() { # [front] [workers] [var]
 
 stack_stop() { "$ROOT/scripts/stack.sh" stop "${1:-$VAR}"; }
 
-# Worker pids from the master's children.
-worker_pids() { pgrep -P "$(cat "$VAR/run/master.pid")" | sort -n; }
+# Request worker pids among the master's children (the housekeeper is "cartograph-hk").
+worker_pids() {
+  ps -o pid=,comm= --ppid "$(cat "$VAR/run/master.pid")" | awk '$2 == "cartograph" {print $1}' | sort -n
+}
+housekeeper_pid() {
+  ps -o pid=,comm= --ppid "$(cat "$VAR/run/master.pid")" | awk '$2 == "cartograph-hk" {print $1}'
+}
 
 http() { # METHOD PATH [curl args...]
   local method=$1 path=$2; shift 2
