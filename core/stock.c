@@ -68,8 +68,8 @@ static const char *const SQL[] = {
                       "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, "
                       "lease_until = excluded.lease_until "
                       "WHERE locks.lease_until < ?4 OR locks.owner = excluded.owner",
-    [SQL_LOCK_RENEW] = "UPDATE locks SET lease_until = ?2 WHERE owner = ?1",
-    [SQL_LOCK_RELEASE] = "DELETE FROM locks WHERE owner = ?1",
+    [SQL_LOCK_RENEW] = "UPDATE locks SET lease_until = ?3 WHERE name = ?1 AND owner = ?2",
+    [SQL_LOCK_RELEASE] = "DELETE FROM locks WHERE name = ?1 AND owner = ?2",
 };
 
 /* ======================== request representation ======================== */
@@ -824,7 +824,9 @@ struct locker {
     char owner[64];
     char lo[40], hi[40]; /* "stock:<tenant>:" .. "stock:<tenant>;" */
     struct buf name;
-    int64_t renewed_ms;
+    int64_t renewed_ms;  /* lease start of the oldest held row */
+    uint32_t *order;     /* product indices in lock order */
+    size_t held;         /* order[0..held) are ours */
 };
 
 static void lock_name(struct locker *lk, const struct stock_request *r, const struct prod *p)
@@ -889,21 +891,60 @@ static int cmp_prod_name(const void *a, const void *b)
     return c ? c : (x->ext_len > y->ext_len) - (x->ext_len < y->ext_len);
 }
 
-static void lock_release(struct db *db, struct locker *lk)
+/*
+ * Renew (lease_until > 0) or release (0) the rows we hold, by primary key,
+ * at most 1024 per transaction, so even a 250k-product request never holds
+ * the write lock for long.
+ */
+static int lock_each(struct db *db, struct locker *lk, const struct stock_request *r,
+                     int64_t lease_until, struct error *err)
+{
+    size_t i = 0;
+    while (i < lk->held) {
+        if (db_begin(db, err))
+            return -1;
+        for (size_t n = 0; n < 1024 && i < lk->held; n++, i++) {
+            lock_name(lk, r, &r->prods[lk->order[i]]);
+            sqlite3_stmt *st = db_stmt(db, SQL[lease_until ? SQL_LOCK_RENEW : SQL_LOCK_RELEASE],
+                                       err);
+            if (!st)
+                goto fail;
+            sqlite3_bind_text(st, 1, lk->name.data, (int)lk->name.len, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, lk->owner, -1, SQLITE_STATIC);
+            if (lease_until)
+                sqlite3_bind_int64(st, 3, lease_until);
+            if (step_done(db, st, err, "lock renew/release"))
+                goto fail;
+        }
+        if (db_commit(db, err))
+            return -1;
+    }
+    return 0;
+fail:
+    db_rollback(db);
+    return -1;
+}
+
+static void lock_release(struct db *db, struct locker *lk, const struct stock_request *r)
 {
     struct error e;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        if (db_begin(db, &e))
-            continue;
-        sqlite3_stmt *st = db_stmt(db, SQL[SQL_LOCK_RELEASE], &e);
-        if (st) {
-            sqlite3_bind_text(st, 1, lk->owner, -1, SQLITE_STATIC);
-            if (step_done(db, st, &e, "lock release") == 0 && db_commit(db, &e) == 0)
-                return;
-        }
-        db_rollback(db);
-    }
-    /* Left to expire: the lease bounds how long anyone waits for them. */
+    for (int attempt = 0; attempt < 3; attempt++)
+        if (lock_each(db, lk, r, 0, &e) == 0)
+            break;
+    /* Whatever is left expires: the lease bounds how long anyone waits for it. */
+    lk->held = 0;
+}
+
+static int lock_renew(struct db *db, struct locker *lk, const struct stock_request *r,
+                      struct error *err)
+{
+    int64_t now = time_now_ms();
+    if (lk->held == 0 || now - lk->renewed_ms < STOCK_LOCK_LEASE_MS / 3)
+        return 0;
+    if (lock_each(db, lk, r, now + STOCK_LOCK_LEASE_MS, err))
+        return -1;
+    lk->renewed_ms = now;
+    return 0;
 }
 
 /*
@@ -915,22 +956,22 @@ static void lock_release(struct db *db, struct locker *lk)
  */
 static int lock_all(struct db *db, struct locker *lk, struct stock_request *r, struct error *err)
 {
-    uint32_t *idx = xmalloc((r->nprod ? r->nprod : 1) * sizeof(*idx));
     int64_t t0 = time_now_ms();
     size_t i = 0;
-    int rc = -1;
+    lk->order = xmalloc((r->nprod ? r->nprod : 1) * sizeof(*lk->order));
+    lk->held = 0;
     for (size_t k = 0; k < r->nprod; k++)
-        idx[k] = (uint32_t)k;
+        lk->order[k] = (uint32_t)k;
     lock_sort_ctx = r;
-    qsort(idx, r->nprod, sizeof(*idx), cmp_prod_name);
+    qsort(lk->order, r->nprod, sizeof(*lk->order), cmp_prod_name);
     lock_sort_ctx = NULL;
     while (i < r->nprod) {
         bool blocked = false;
         int64_t now = time_now_ms();
         if (db_begin(db, err))
-            goto out;
+            return -1;
         for (size_t n = 0; n < 1024 && i < r->nprod; n++) {
-            lock_name(lk, r, &r->prods[idx[i]]);
+            lock_name(lk, r, &r->prods[lk->order[i]]);
             sqlite3_stmt *st = db_stmt(db, SQL[SQL_LOCK_TAKE], err);
             if (!st)
                 goto fail;
@@ -947,8 +988,10 @@ static int lock_all(struct db *db, struct locker *lk, struct stock_request *r, s
             i++;
         }
         if (db_commit(db, err))
-            goto out;
-        lk->renewed_ms = now;
+            return -1;
+        if (lk->held == 0)
+            lk->renewed_ms = now;
+        lk->held = i;
         if (blocked) {
             if (time_now_ms() - t0 > STOCK_LOCK_WAIT_MAX_MS) {
                 error_set(err, ERR_STOCK_LOCKED,
@@ -956,43 +999,19 @@ static int lock_all(struct db *db, struct locker *lk, struct stock_request *r, s
                           "for %d ms; retry later",
                           STOCK_LOCK_WAIT_MAX_MS);
                 err->retry_after_s = 1;
-                goto out;
+                return -1;
             }
             sleep_ms(5);
+            /* What we already hold must not expire while we wait for the rest. */
+            if (lock_renew(db, lk, r, err))
+                return -1;
         }
     }
     r->lock_wait_ms = time_now_ms() - t0;
-    rc = 0;
-    goto out;
+    return 0;
 fail:
     db_rollback(db);
-out:
-    free(idx);
-    return rc;
-}
-
-static int lock_renew(struct db *db, struct locker *lk, struct error *err)
-{
-    int64_t now = time_now_ms();
-    if (now - lk->renewed_ms < STOCK_LOCK_LEASE_MS / 3)
-        return 0;
-    if (db_begin(db, err))
-        return -1;
-    sqlite3_stmt *st = db_stmt(db, SQL[SQL_LOCK_RENEW], err);
-    if (!st) {
-        db_rollback(db);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, lk->owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now + STOCK_LOCK_LEASE_MS);
-    if (step_done(db, st, err, "lock renew")) {
-        db_rollback(db);
-        return -1;
-    }
-    if (db_commit(db, err))
-        return -1;
-    lk->renewed_ms = now;
-    return 0;
+    return -1;
 }
 
 int stock_apply(struct db *db, int64_t tenant_id, struct stock_request *r, stock_tick_fn tick,
@@ -1074,7 +1093,7 @@ int stock_apply(struct db *db, int64_t tenant_id, struct stock_request *r, stock
                 r->max_commit_ms = commit;
         }
         if (i < r->nprod) {
-            if (r->locked && lock_renew(db, &lk, err))
+            if (r->locked && lock_renew(db, &lk, r, err))
                 goto out;
             if (tick && tick(tick_ctx, err))
                 goto out;
@@ -1088,8 +1107,9 @@ int stock_apply(struct db *db, int64_t tenant_id, struct stock_request *r, stock
     }
     rc = 0;
 out:
-    if (r->locked)
-        lock_release(db, &lk);
+    if (lk.held)
+        lock_release(db, &lk, r);
+    free(lk.order);
     buf_fini(&lk.name);
     r->elapsed_ms = time_now_ms() - t_start;
     for (size_t k = 0; k < r->nprod; k++) {

@@ -260,3 +260,36 @@ Test(stock, a_locked_product_waits_for_the_lock_and_others_do_not)
     level("B", &q, &v);
     cr_assert_eq(q, 2, "B waited with A: the request is atomic with respect to the lock");
 }
+
+Test(stock, a_multi_group_request_waits_for_a_held_product_lock_then_releases_all)
+{
+    struct buf body = BUF_INIT;
+    struct error err;
+    struct source src;
+    struct mem_source ms;
+    char sql[256];
+    int64_t locks;
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO locks(name, owner, lease_until) VALUES ('stock:%lld:C', 'other', %lld)",
+             (long long)tenant, (long long)(time_now_ms() + 300));
+    cr_assert_eq(db_exec(db, sql, &err), 0, "%s", err.detail);
+    for (int i = 0; i < 16000; i++)
+        buf_appendf(&body,
+                    "{\"event_id\":\"g%d\",\"product_id\":\"%c\",\"delta\":1,"
+                    "\"event_time\":\"2025-01-01T00:00:00Z\"}\n",
+                    i, "ABCD"[i % 4]);
+    struct stock_request *r = stock_request_new(STOCK_MERGE, false);
+    source_init_mem(&src, &ms, body.data, body.len);
+    cr_assert_eq(stock_request_parse_ndjson(r, &src, &err), 0);
+    int64_t t0 = time_now_ms();
+    cr_assert_eq(stock_apply(db, tenant, r, NULL, NULL, &err), 0, "%s", err.detail);
+    cr_assert_geq(time_now_ms() - t0, 250, "waited for C's lease");
+    cr_assert_eq(db_query_i64(db, "SELECT count(*) FROM locks WHERE owner <> 'other'", &locks,
+                              &err), 0);
+    cr_assert_eq(locks, 0, "every lock row of the request released");
+    int64_t q, v;
+    level("C", &q, &v);
+    cr_assert_eq(q, 4000);
+    stock_request_free(r);
+    buf_fini(&body);
+}
