@@ -84,7 +84,7 @@
 #define STOCK_GROUP_MAX_MS      25      /* a commit group takes no new product after this long */
 #define STOCK_ERRORS_MAX        100     /* validation errors listed in a 400 */
 #define STOCK_LOCK_LEASE_MS     10000   /* advisory product locks of multi-group requests */
-#define STOCK_LOCK_WAIT_MAX_MS  15000   /* then 503 stock_locked */
+#define STOCK_LOCK_WAIT_MAX_MS  12000   /* then 503 stock_locked; > lease, < IDEM_LEASE_MS */
 #define PRICE_WINDOW_MAX        100     /* anomaly history window, prices */
 #define ANOMALY_PAGE_MAX_ROWS   10000   /* NDJSON anomaly listing, rows per response */
 #define SSE_POLL_MS             200     /* follow mode: new-anomaly poll interval */
