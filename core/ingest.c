@@ -205,12 +205,13 @@ static struct store_cache *cache_for(int64_t tenant_id)
 
 /*
  * Ingest batches of all workers take turns through an flock on a file beside
- * the database, before BEGIN IMMEDIATE: a waiting ingest is woken the moment
- * the other commits, instead of sleeping in SQLite's busy handler (1..100 ms
- * steps), which halved the rate of two concurrent ingests. The kernel drops
- * the lock of a worker that dies. Other writers do not take it.
+ * the database, before BEGIN IMMEDIATE: a waiting ingest polls it every 1 ms
+ * instead of sleeping in SQLite's busy handler (1..100 ms steps), which
+ * halved the rate of two concurrent ingests. The kernel drops the lock of a
+ * worker that dies. Other writers do not take it.
  */
 static int writer_fd = -2;
+static int64_t turn_start_ns; /* > 0 while this worker holds the turn */
 
 static void writer_lock(struct db *db, bool on)
 {
@@ -221,8 +222,39 @@ static void writer_lock(struct db *db, bool on)
     }
     if (writer_fd < 0)
         return; /* best effort: SQLite's lock still serialises */
-    while (flock(writer_fd, on ? LOCK_EX : LOCK_UN) && errno == EINTR)
-        ;
+    if (on == (turn_start_ns > 0))
+        return;
+    if (!on) {
+        flock(writer_fd, LOCK_UN);
+        turn_start_ns = 0;
+        return;
+    }
+    /*
+     * Wait for the turn in 1 ms steps, but not forever: a holder may be
+     * blocked reading its client's body; after 2 turns we write without one
+     * (SQLite's own lock still serialises the transactions).
+     */
+    int64_t t0 = time_mono_ns();
+    while (flock(writer_fd, LOCK_EX | LOCK_NB)) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) ||
+            time_mono_ns() - t0 > 2 * INGEST_TURN_MS * 1000000LL)
+            return;
+        usleep(1000);
+    }
+    turn_start_ns = time_mono_ns();
+}
+
+/*
+ * A turn lasts several batches (INGEST_TURN_MS): when two connections write
+ * alternately, each commit of one invalidates the other's page cache, so
+ * switching after every batch made two concurrent ingests slower than one.
+ * Between the batches of a turn the SQLite write lock is still released, so
+ * other (small) writers are not affected by the turn.
+ */
+static void writer_turn_end(struct db *db, bool force)
+{
+    if (turn_start_ns && (force || time_mono_ns() - turn_start_ns > INGEST_TURN_MS * 1000000LL))
+        writer_lock(db, false);
 }
 
 static void ingest_new(struct db *db, int64_t tenant_id, struct ingest **out)
@@ -476,7 +508,7 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
     }
     writer_lock(ing->db, true);
     if (store_batch_begin(ing->db, ing->tenant_id, &b, err)) {
-        writer_lock(ing->db, false);
+        writer_turn_end(ing->db, true);
         return -1;
     }
     store_batch_set_ingest(b, ing->id);
@@ -539,7 +571,15 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
         goto fail;
     int rc = store_batch_commit(b, err);
     b = NULL;
-    writer_lock(ing->db, false);
+    /*
+     * Copy this batch's WAL frames into the database now, in the ingest's
+     * own worker: otherwise the WAL crosses the 1000-page autocheckpoint
+     * mark at some later commit, which may be another worker's one-row
+     * write that then pays for copying and syncing the ingest's pages.
+     */
+    if (rc == 0)
+        sqlite3_wal_checkpoint_v2(db_handle(ing->db), NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    writer_turn_end(ing->db, false);
     if (rc)
         goto fail;
 
@@ -581,7 +621,7 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
     return (ssize_t)i;
 fail:
     store_batch_abort(b);
-    writer_lock(ing->db, false);
+    writer_turn_end(ing->db, true);
     buf_fini(&counts);
     return -1;
 }
@@ -603,6 +643,12 @@ static int flush(struct ingest *ing, struct error *err)
     ing->npending = 0;
     arena_reset(&ing->arena);
     return 0;
+}
+
+/* The end of a run's input: never keep the turn while waiting for a client. */
+static void turn_release(struct ingest *ing)
+{
+    writer_turn_end(ing->db, true);
 }
 
 /* Pending strings above this size force a flush before the row limit. */
@@ -663,6 +709,7 @@ int ingest_lines(struct ingest *ing, struct source *src, uint64_t base_offset,
     }
     rc = flush(ing, err);
 out:
+    turn_release(ing);
     ndjson_fini(&r);
     return rc;
 }
