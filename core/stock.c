@@ -1093,6 +1093,12 @@ int stock_apply(struct db *db, int64_t tenant_id, struct stock_request *r, stock
                 r->max_commit_ms = commit;
         }
         if (i < r->nprod) {
+            /*
+             * Leave the write lock free for a moment: SQLite's busy handler
+             * has no queue, and a writer that re-takes the lock microseconds
+             * after COMMIT starves every small writer waiting in it.
+             */
+            sleep_ms(STOCK_GROUP_YIELD_MS);
             if (r->locked && lock_renew(db, &lk, r, err))
                 goto out;
             if (tick && tick(tick_ctx, err))

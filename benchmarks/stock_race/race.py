@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """race.py: the stock bulk-update benchmark driver (run by run.sh).
 
-  race.py BASE TENANT KEY
+  race.py BASE TENANT KEY [ADMIN_KEY]
 
 1. Race: 8 concurrent clients each send 50 merge updates of +1 to one product
    (one request each); the product must end at exactly +400, version 400.
@@ -15,7 +15,9 @@
    Python model of the rules must reproduce every answer and the final state.
 3. Throughput: NDJSON merge batches of 100,000 events over 100 products,
    3 runs; events/s from the server's processing_time_ms and from the wall
-   clock of the whole request (upload + parse + apply + answer).
+   clock of the whole request (upload + parse + apply + answer). Meanwhile
+   (with ADMIN_KEY) one client sends price events back to back: the latency
+   of those single-row write transactions while the batches run.
 
 Prints one JSON object with the figures.
 """
@@ -29,6 +31,7 @@ import time
 import urllib.parse
 
 BASE, TENANT, KEY = sys.argv[1], sys.argv[2], sys.argv[3]
+ADMIN = sys.argv[4] if len(sys.argv) > 4 else None
 U = urllib.parse.urlparse(BASE)
 HDR = {"Authorization": "Bearer " + KEY}
 
@@ -242,13 +245,44 @@ if mismatch:
 for i in range(100):
     put_product(c0, f"T{i}")
 server, wall, longest, commits = [], [], [], []
+# Small writes during the big batches: one client sends price events back to
+# back (one write transaction each) while each 100k-event request runs.
+if ADMIN:
+    ca = conn()
+    ca.request("PATCH", f"/api/v1/tenants/{TENANT}/settings", body=json.dumps({"rate_limits": {
+        "price_events_tenant": {"rate": 1000000, "burst": 1000000},
+        "price_events_product": {"rate": 1000000, "burst": 1000000}}}),
+        headers={"Authorization": "Bearer " + ADMIN, "Content-Type": "application/json"})
+    ra = ca.getresponse()
+    assert ra.status == 200, ra.read()
+    ra.read()
+small_lat = []
+stop = threading.Event()
+def small_writer():
+    c = conn()
+    n = 0
+    while not stop.is_set():
+        n += 1
+        t = time.time()
+        s, d = call(c, "POST", f"/api/v1/tenants/{TENANT}/products/T{n % 100}/price-event",
+                    json.dumps({"event_id": f"sw-{time.time_ns()}-{n}", "price": "1.00",
+                                "currency": "EUR", "observed_at": "2025-03-01T00:00:00Z"}))
+        small_lat.append((time.time() - t) * 1000)
+        assert s == 201, (s, d)
 for run in range(3):
     lines = "".join(json.dumps({"event_id": f"tp{run}-{i}", "product_id": f"T{i % 100}", "delta": 1,
                                 "event_time": "2025-03-01T00:00:00Z"}, separators=(",", ":")) + "\n"
                     for i in range(100000)).encode()
+    stop.clear()
+    sw = threading.Thread(target=small_writer) if ADMIN else None
+    if sw:
+        sw.start()
     t0 = time.time()
     ans = bulk(c0, ndjson=lines, query="?mode=merge")
     dt = time.time() - t0
+    stop.set()
+    if sw:
+        sw.join()
     assert ans["summary"]["events_applied"] == 100000, ans["summary"]
     server.append(100000 / (ans["summary"]["processing_time_ms"] / 1000))
     wall.append(100000 / dt)
@@ -259,4 +293,9 @@ out["throughput"] = {"events": 100000, "products": 100, "runs": 3,
                      "request_events_per_s_median": round(statistics.median(wall)),
                      "body_bytes": len(lines), "commit_groups": ans["summary"]["commit_groups"],
                      "longest_group_ms": max(longest), "longest_commit_ms": max(commits)}
+if small_lat:
+    small_lat.sort()
+    q = lambda f: round(small_lat[min(len(small_lat) - 1, int(f * len(small_lat)))], 1)
+    out["small_writes"] = {"count": len(small_lat), "p50_ms": q(0.5), "p99_ms": q(0.99),
+                           "max_ms": round(small_lat[-1], 1)}
 print(json.dumps(out))

@@ -21,18 +21,33 @@ BASE="http://127.0.0.1:$PORT"
 read -r TENANT KEY < <(curl -fsS -X POST "$BASE/api/v1/tenants" -H "Authorization: Bearer $CARTOGRAPH_ADMIN_KEY" \
   -d '{"name":"bench"}' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"], d["api_key"])')
 
-res=$(python3 benchmarks/stock_race/race.py "$BASE" "$TENANT" "$KEY")
+res=$(python3 benchmarks/stock_race/race.py "$BASE" "$TENANT" "$KEY" "$CARTOGRAPH_ADMIN_KEY")
 echo "$res"
-wait_p99=$(curl -s "$BASE/metrics" | python3 -c '
+hist() { # metric quantile -> the smallest bucket bound holding that share of the observations
+  curl -s "$BASE/metrics" | python3 -c '
 import sys, re
+name, q = sys.argv[1], float(sys.argv[2])
 b = {}
 for l in sys.stdin:
-    m = re.match(r"cartograph_db_write_lock_wait_seconds_bucket\{le=\"([^\"]+)\"\} (\d+)", l)
+    m = re.match(name + r"_bucket\{(?:.*,)?le=\"([^\"]+)\"\} (\d+)", l)
     if m: b[m.group(1)] = b.get(m.group(1), 0) + int(m.group(2))
 ks = sorted(b, key=lambda k: float("inf") if k == "+Inf" else float(k))
 tot = b[ks[-1]] if ks else 0
-print(next((k for k in ks if b[k] >= 0.99 * tot), "?") if tot else "?")')
-summary=$(python3 - "$res" "$wait_p99" <<'PY'
+print(next((k for k in ks if b[k] >= q * tot), "?") if tot else "?")' "$1" "$2"
+}
+wait_p99=$(hist cartograph_db_write_lock_wait_seconds 0.99)
+commit_max=$(hist cartograph_db_commit_duration_seconds 1.0)
+wait_max=$(hist cartograph_db_write_lock_wait_seconds 1.0)
+# The slowest price event as the worker saw it (its JSON log line), to tell server from client.
+srv_max=$(python3 -c '
+import json, sys
+m = 0.0
+for l in open(sys.argv[1]):
+    try: d = json.loads(l)
+    except ValueError: continue
+    if d.get("route") == "price_event": m = max(m, d.get("duration_ms", 0))
+print(round(m, 1))' "$TMP/var/log/cartograph.log")
+summary=$(python3 - "$res" "$wait_p99" "$commit_max" "$wait_max" "$srv_max" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1]); r, s, t = d["race"], d["serial"], d["throughput"]
 print(f"race 8x50 merges of +1 -> quantity {r['quantity']} version {r['version']} "
@@ -45,7 +60,12 @@ print(f"race 8x50 merges of +1 -> quantity {r['quantity']} version {r['version']
       f"{t['request_events_per_s_median']} events/s whole request, {t['commit_groups']} commit "
       f"groups per request, longest group apply {t['longest_group_ms']} ms, longest COMMIT "
       f"(incl. automatic checkpoint) {t['longest_commit_ms']} ms; "
-      f"write-lock wait p99 bucket <= {sys.argv[2]} s")
+      + (f"price events sent back to back meanwhile: {d['small_writes']['count']}, p50 "
+         f"{d['small_writes']['p50_ms']} ms, p99 {d['small_writes']['p99_ms']} ms, max "
+         f"{d['small_writes']['max_ms']} ms (slowest as the worker logged it: {sys.argv[5]} ms); "
+         if "small_writes" in d else "") +
+      f"write-lock wait p99 bucket <= {sys.argv[2]} s, max <= {sys.argv[4]} s; longest COMMIT of any request "
+      f"(automatic checkpoints included) in bucket <= {sys.argv[3]} s")
 PY
 )
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
