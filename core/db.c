@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bounds.h"
 #include "migrations.h"
@@ -26,6 +27,7 @@ struct stmt_slot {
 
 struct db {
     sqlite3 *conn;
+    int64_t busy_since_ns; /* start of the current wait for a lock */
     char *path;
     int64_t lock_wait_ns;
     struct stmt_slot *last; /* most recent db_stmt(): db_done's usual match */
@@ -86,6 +88,29 @@ int db_exec(struct db *db, const char *sql, struct error *err)
     return 0;
 }
 
+/*
+ * Busy handler: poll for the lock every 100 µs for the first 2 ms, then every
+ * 250 µs, then every 1 ms past 100 ms, up to DB_BUSY_TIMEOUT_MS. SQLite's own
+ * handler sleeps 1, 2, 5, 10 … 100 ms: a small write queued behind a bulk
+ * writer that releases the lock between short batches kept missing the gaps
+ * (worst case 644 ms measured with stock groups of 25 ms; 32-38 ms with a
+ * 250 µs poll). Polling costs CPU only while a process actually waits.
+ */
+static int busy_wait(void *arg, int count)
+{
+    struct db *db = arg;
+    int64_t now = time_mono_ns();
+    if (count == 0)
+        db->busy_since_ns = now;
+    int64_t waited_us = (now - db->busy_since_ns) / 1000;
+    if (waited_us >= (int64_t)DB_BUSY_TIMEOUT_MS * 1000)
+        return 0;
+    long sleep_us = waited_us < 2000 ? 100 : waited_us < 100000 ? 250 : 1000;
+    struct timespec ts = {0, sleep_us * 1000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 int db_open(const char *path, int flags, struct db **out, struct error *err)
 {
     struct db *db = xcalloc(1, sizeof(*db));
@@ -100,7 +125,7 @@ int db_open(const char *path, int flags, struct db **out, struct error *err)
                   db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
         goto fail;
     }
-    sqlite3_busy_timeout(db->conn, DB_BUSY_TIMEOUT_MS);
+    sqlite3_busy_handler(db->conn, busy_wait, db);
     sqlite3_extended_result_codes(db->conn, 1);
     /*
      * journal_mode=WAL is persistent in the file; the others are per
