@@ -11,10 +11,12 @@ BUILD=${BUILD:-build}
 DUR=${1:-10}; ROUNDS=${2:-3}; WORKERS=${WORKERS:-2}; CONN=16
 make -s "$BUILD/cartograph" "$BUILD/bench/bench_fcgi_hello" >/dev/null
 TMP=$(mktemp -d /tmp/cartograph-bench-health.XXXXXX)
-HELLO_PID=""; FRONT_PID=""
+FRONT_PID=""
 cleanup() {
   [ -n "$FRONT_PID" ] && kill "$FRONT_PID" 2>/dev/null || true
-  [ -n "$HELLO_PID" ] && kill "$HELLO_PID" 2>/dev/null || true
+  # libfcgi's SIGTERM handler only flags a shutdown that a blocked accept()
+  # never sees: the hello processes (pids written by spawn-fcgi -P) get SIGKILL.
+  [ -f "$TMP/hello/run/hello.pid" ] && kill -KILL $(cat "$TMP/hello/run/hello.pid") 2>/dev/null || true
   scripts/stack.sh stop "$TMP/var" >/dev/null 2>&1 || true
   rm -rf "$TMP"
 }
@@ -32,7 +34,6 @@ spawn-fcgi -s "$TMP/hello/run/fcgi.sock" -M 0600 -F "$WORKERS" -P "$TMP/hello/ru
 sed -e "s|@VAR@|$TMP/hello|g" -e "s|@PORT@|$P2|g" -e "s|@SOCKET@|$TMP/hello/run/fcgi.sock|g" \
   lighttpd.conf > "$TMP/hello/run/lighttpd.conf"
 lighttpd -D -f "$TMP/hello/run/lighttpd.conf" & FRONT_PID=$!
-HELLO_PIDS=$(pgrep -f "$BUILD/bench/bench_fcgi_hello" | tr '\n' ' ')
 for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$P2/" && break; sleep 0.1; done
 
 run_wrk() { # url -> "rps p50_ms p99_ms"
@@ -53,7 +54,7 @@ print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errs.group(1) if errs else 0}")
 PY
 }
 
-wpids=$(pgrep -P "$(cat "$TMP/var/run/master.pid")" | tr '\n' ' ')
+wpids=$(ps -o pid=,comm= --ppid "$(cat "$TMP/var/run/master.pid")" | awk '$2 == "cartograph" {print $1}' | tr '\n' ' ')
 idle_rss=$(for p in $wpids; do awk '/^VmRSS/ {print $2}' /proc/$p/status; done | sort -n | tail -1)
 declare -a H C
 for r in $(seq "$ROUNDS"); do
