@@ -94,7 +94,7 @@ void hex_encode(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -110,7 +110,7 @@ int hex_decode(const char *s, size_t slen, uint8_t *out, size_t outcap, size_t *
     if (slen % 2 || slen / 2 > outcap)
         return -1;
     for (size_t i = 0; i < slen / 2; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -33,6 +33,8 @@ void random_bytes(void *p, size_t n);
 /* Constant-time equality of two equal-length byte strings. */
 bool ct_equal(const void *a, const void *b, size_t n);
 
+/* Value of one hex digit (either case), or -1. */
+int hex_digit(char c);
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void hex_encode(const uint8_t *p, size_t n, char *out);
 /* Decode 2n hex digits into n bytes; -1 on a bad digit or odd length. */

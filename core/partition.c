@@ -158,6 +158,29 @@ int partition_ensure(struct db *db, const char *base, int64_t epoch_s,
     return 0;
 }
 
+/* (fmt, table) -> interned text; linear scan, newest first: writers hit few months. */
+static struct {
+    const char *fmt;
+    char table[PARTITION_NAME_MAX];
+    char *sql;
+} interned[PARTITION_SQL_MAX];
+static size_t ninterned;
+
+const char *partition_sql(const char *fmt, const char *table)
+{
+    for (size_t i = ninterned; i-- > 0;)
+        if (interned[i].fmt == fmt && strcmp(interned[i].table, table) == 0)
+            return interned[i].sql;
+    if (ninterned == PARTITION_SQL_MAX)
+        return NULL;
+    struct buf b = BUF_INIT;
+    buf_appendf(&b, fmt, table);
+    interned[ninterned].fmt = fmt;
+    snprintf(interned[ninterned].table, PARTITION_NAME_MAX, "%s", table);
+    interned[ninterned].sql = b.data; /* kept for the life of the process */
+    return interned[ninterned++].sql;
+}
+
 int partition_months(struct db *db, const char *base, int64_t from_s, int64_t to_s, int *out,
                      size_t cap, size_t *n, struct error *err)
 {

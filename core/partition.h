@@ -43,6 +43,15 @@ int partition_ensure(struct db *db, const char *base, int64_t epoch_s,
 int partition_months(struct db *db, const char *base, int64_t from_s, int64_t to_s, int *out,
                      size_t cap, size_t *n, struct error *err);
 
+/*
+ * The text of fmt with its one %s replaced by the partition table name,
+ * interned for the life of the process: db_stmt() caches statements by the
+ * address of their SQL, so a per-partition statement needs a text that never
+ * moves. One copy per (fmt, table) pair; NULL past PARTITION_SQL_MAX pairs.
+ */
+#define PARTITION_SQL_MAX 4096
+const char *partition_sql(const char *fmt, const char *table);
+
 /* Forget cached knowledge (tests that recreate databases in one process). */
 void partition_cache_reset(void);
 

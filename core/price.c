@@ -254,30 +254,9 @@ static void render_record(struct buf *b, sqlite3_stmt *st)
 
 /* ======================== price history partitions ======================== */
 
-#define MONTHS_MAX 1200
-static struct {
-    int month;
-    char *sql;
-} month_sql[MONTHS_MAX];
-static size_t nmonth_sql;
-
-/* Interned INSERT text per month (db_stmt caches by address; never freed). */
-static const char *history_sql(int month, const char *table)
-{
-    for (size_t i = 0; i < nmonth_sql; i++)
-        if (month_sql[i].month == month)
-            return month_sql[i].sql;
-    if (nmonth_sql == MONTHS_MAX)
-        return NULL;
-    struct buf b = BUF_INIT;
-    buf_appendf(&b,
-                "INSERT INTO %s(tenant_id, product_id, price_minor, currency, observed_at, "
-                "source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                table);
-    month_sql[nmonth_sql].month = month;
-    month_sql[nmonth_sql].sql = b.data;
-    return month_sql[nmonth_sql++].sql;
-}
+static const char *const HISTORY_INSERT =
+    "INSERT INTO %s(tenant_id, product_id, price_minor, currency, observed_at, source) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 static int history_add(struct db *db, int64_t tenant_id, int64_t product_id, int64_t price,
                        const char *currency, int64_t observed_at, const char *source,
@@ -286,7 +265,7 @@ static int history_add(struct db *db, int64_t tenant_id, int64_t product_id, int
     char table[PARTITION_NAME_MAX];
     if (partition_ensure(db, "price_history", observed_at, table, err))
         return -1;
-    const char *sql = history_sql(time_month_of(observed_at), table);
+    const char *sql = partition_sql(HISTORY_INSERT, table);
     if (!sql)
         return error_set(err, ERR_INTERNAL, "too many price history months in one process");
     sqlite3_stmt *st = db_stmt(db, sql, err);

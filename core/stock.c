@@ -602,35 +602,11 @@ static void group_events(struct stock_request *r)
 
 /* ======================== partitions ======================== */
 
-/*
- * The insert statement of a month partition. The SQL text must have static
- * storage (db_stmt caches by its address), so texts are interned once per
- * process and never freed or reused; there is one per month ever written.
- */
-#define MONTHS_MAX 1200
-static struct {
-    int month;
-    char *sql;
-} month_sql[MONTHS_MAX];
-static size_t nmonth_sql;
-
-static const char *event_insert_sql(int month, const char *table)
-{
-    for (size_t i = 0; i < nmonth_sql; i++)
-        if (month_sql[i].month == month)
-            return month_sql[i].sql;
-    if (nmonth_sql == MONTHS_MAX)
-        return NULL;
-    struct buf b = BUF_INIT;
-    buf_appendf(&b,
-                "INSERT INTO %s(tenant_id, product_id, event_id, kind, mode, delta, "
-                "quantity_after, version_after, event_time, event_time_ms, source, metadata, "
-                "applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                table);
-    month_sql[nmonth_sql].month = month;
-    month_sql[nmonth_sql].sql = b.data; /* kept for the life of the process */
-    return month_sql[nmonth_sql++].sql;
-}
+/* The insert statement of a month partition (text interned by partition_sql). */
+static const char *const EVENT_INSERT =
+    "INSERT INTO %s(tenant_id, product_id, event_id, kind, mode, delta, "
+    "quantity_after, version_after, event_time, event_time_ms, source, metadata, "
+    "applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 /* ======================== applying ======================== */
 
@@ -661,7 +637,7 @@ static int insert_event(struct db *db, int64_t tenant_id, int64_t product_id,
     int64_t secs = floor_div(e->time_ms, 1000);
     if (partition_ensure(db, "stock_events", secs, table, err))
         return -1;
-    const char *sql = event_insert_sql(time_month_of(secs), table);
+    const char *sql = partition_sql(EVENT_INSERT, table);
     if (!sql)
         return error_set(err, ERR_INTERNAL, "too many stock event months in one process");
     sqlite3_stmt *st = db_stmt(db, sql, err);

@@ -15,17 +15,6 @@
 #include "../core/money.h"
 #include "handlers.h"
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int path_product_id(struct req *req, unsigned i, const char **out, size_t *len,
                     struct error *err)
 {
@@ -35,8 +24,8 @@ int path_product_id(struct req *req, unsigned i, const char **out, size_t *len,
     for (size_t k = 0; k < s.len; k++) {
         int hi, lo;
         if (s.ptr[k] == '%') {
-            if (k + 2 >= s.len || (hi = hexv(s.ptr[k + 1])) < 0 ||
-                (lo = hexv(s.ptr[k + 2])) < 0)
+            if (k + 2 >= s.len || (hi = hex_digit(s.ptr[k + 1])) < 0 ||
+                (lo = hex_digit(s.ptr[k + 2])) < 0)
                 return error_set(err, ERR_NOT_FOUND, "malformed percent-encoding in the path");
             d[n++] = (char)(hi << 4 | lo);
             k += 2;

@@ -15,17 +15,6 @@
 
 #include "../core/timefmt.h"
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s into the arena; -1 on a bad escape or a NUL byte. */
 static int url_decode(struct arena *a, struct str s, struct str *out)
 {
@@ -37,7 +26,7 @@ static int url_decode(struct arena *a, struct str s, struct str *out)
             c = ' ';
         } else if (c == '%') {
             int hi, lo;
-            if (i + 2 >= s.len || (hi = hexv(s.ptr[i + 1])) < 0 || (lo = hexv(s.ptr[i + 2])) < 0)
+            if (i + 2 >= s.len || (hi = hex_digit(s.ptr[i + 1])) < 0 || (lo = hex_digit(s.ptr[i + 2])) < 0)
                 return -1;
             c = (char)(hi << 4 | lo);
             i += 2;
