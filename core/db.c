@@ -143,8 +143,6 @@ int db_open(const char *path, int flags, struct db **out, struct error *err)
              DB_CACHE_KIB, (long long)DB_MMAP_BYTES);
     if (!(flags & DB_OPEN_READONLY) && db_exec(db, pragmas, err))
         goto fail;
-    if (flags & DB_OPEN_EXTERNAL_CHECKPOINT)
-        sqlite3_wal_autocheckpoint(db->conn, DB_AUTOCHECKPOINT_FAR_PAGES);
     if ((flags & DB_OPEN_MIGRATE) && db_migrate(db, err))
         goto fail;
     *out = db;

@@ -30,14 +30,7 @@ struct db;
 enum db_open_flags {
     DB_OPEN_MIGRATE = 1 << 0, /* apply pending migrations before returning */
     DB_OPEN_READONLY = 1 << 1,
-    /*
-     * Leave checkpoints to a dedicated process (the housekeeper): automatic
-     * checkpoints only as a safety net past DB_AUTOCHECKPOINT_FAR_PAGES.
-     */
-    DB_OPEN_EXTERNAL_CHECKPOINT = 1 << 2,
 };
-
-#define DB_AUTOCHECKPOINT_FAR_PAGES 65536 /* 256 MiB of WAL at 4 KiB pages */
 
 /*
  * Open (creating if needed) the database at path with the pragmas above.

@@ -218,7 +218,7 @@ int worker_main(unsigned slot)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
 
-    if (db_open(app.db_path, DB_OPEN_MIGRATE | DB_OPEN_EXTERNAL_CHECKPOINT, &db, &err)) {
+    if (db_open(app.db_path, DB_OPEN_MIGRATE, &db, &err)) {
         log_msg("error", "worker %u: %s", slot, err.detail);
         return 1;
     }
