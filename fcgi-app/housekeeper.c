@@ -14,8 +14,7 @@
  * benchmark shared the two cores, so no gain could be shown and SQLite's
  * default stays. What the workers cannot do is checkpoint a WAL that grew
  * while a long reader pinned it and then saw no more writes; that is the case
- * this
- * process covers. The WAL size is read with stat(2), never open(2): closing
+ * this process covers. The WAL size is read with stat(2), never open(2): closing
  * any descriptor of a database file drops this process's POSIX locks on it
  * (REFERENCES §10).
  */
