@@ -67,7 +67,7 @@ files_bytes=$(du -sb "$DIR/files" | cut -f1)
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 python3 - "$DIR" "$load_rc" "$((t1 - t0))" "$files_rc" "$((t3 - t2))" "$files_bytes" \
-  "$(nproc)" "$cpu" "$PRESET" <<'PY' | tee -a "$DOC"
+  "$(nproc)" "$cpu" "$PRESET" <<'PY' | tee "$DIR/section.md"
 import datetime, json, os, sys
 d, load_rc, load_s, files_rc, files_s, files_bytes, nproc, cpu, preset = sys.argv[1:]
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -92,3 +92,4 @@ if load:
     print(f"| total | {load['total']['rows']:,} | | {load['total']['seconds']:.0f} | {load['total']['rows_per_s']:,.0f} | {tf:,.0f} |")
     print("\n(order_items share the orders timer: their rows/s is items per second of the orders phase.)")
 PY
+sed '0,/^## /s//### /' "$DIR/section.md" | benchmarks/append_result.py "## Dataset generator" "$DOC"

@@ -45,7 +45,7 @@ done
 
 cmdline="PRESET=$PRESET REPEAT=$REPEAT BATCH=$BATCH benchmarks/gen_dataset/run.sh"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-python3 - "$WORK" "$REPEAT" "$PRESET" "$cmdline" "$(nproc)" "$cpu" <<'PY' | tee -a docs/benchmarks.md
+python3 - "$WORK" "$REPEAT" "$PRESET" "$cmdline" "$(nproc)" "$cpu" <<'PY' | tee "$WORK/section.md"
 import json, statistics, sys, datetime
 work, repeat, preset, cmd, nproc, cpu = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
 files = json.load(open(f"{work}/files.json"))
@@ -69,3 +69,4 @@ for t in tables + ["total"]:
 ratio = med(load, "total") / med(bare, "total")
 print(f"\n--load / bare insert, total rows/s: **{ratio:.2f}** (target >= 0.70). Individual runs, total rows/s: bare {[round(r['total']['rows_per_s']) for r in bare]}, load {[round(r['total']['rows_per_s']) for r in load]}.")
 PY
+sed '0,/^## /s//### /' "$WORK/section.md" | benchmarks/append_result.py "## Dataset generator"

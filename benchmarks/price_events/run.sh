@@ -80,17 +80,4 @@ PY
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 line="- $(date -u +%Y-%m-%dT%H:%MZ) \`benchmarks/price_events/run.sh $DUR $ROUNDS\` ($(nproc) cores, $cpu; lighttpd, $WORKERS workers, wrk -t2 -c$CONN -d${DUR}s, Idempotency-Key + event_id per request, $PRODUCTS products, medians of $ROUNDS alternated rounds): $summary"
 echo "$line"
-# Append to the end of this benchmark's own section (other sections may follow it).
-python3 - "$line" <<'PY'
-import sys
-sec, line, path = "## Price events", sys.argv[1], "docs/benchmarks.md"
-t = open(path).read()
-if sec not in t:
-    t = t.rstrip("\n") + "\n\n" + sec + "\n\n" + line + "\n"
-else:
-    i = t.index(sec)
-    j = t.find("\n## ", i + len(sec))
-    j = len(t) if j < 0 else j
-    t = t[:j].rstrip("\n") + "\n" + line + "\n" + ("\n" + t[j:].lstrip("\n") if j < len(t) else "")
-open(path, "w").write(t)
-PY
+echo "$line" | benchmarks/append_result.py "## Price events"

@@ -141,4 +141,4 @@ LOAD1=$(cut -d' ' -f1 /proc/loadavg)
   echo "HTTP / bare = bare-loop seconds / HTTP total seconds for the same rows (target >= 0.7); core / bare = the same for core/search.c in process, without FastCGI, lighttpd and curl. RssAnon growth: peak anonymous RSS of the worker during the mix minus its value after the warm-up request (target <= 16 MB); mmap file pages are the database pages the worker maps (page cache, shared, not worker memory), which peak RSS (VmRSS, sampled) includes."
 } > "$TMP/section"
 cat "$TMP/section"
-[ "${NO_APPEND:-0}" = 1 ] || cat "$TMP/section" >> docs/benchmarks.md
+[ "${NO_APPEND:-0}" = 1 ] || sed '0,/^## /s//### /' "$TMP/section" | benchmarks/append_result.py "## Search stream"

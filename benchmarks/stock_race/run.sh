@@ -71,18 +71,5 @@ PY
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 line="- $(date -u +%Y-%m-%dT%H:%MZ) \`benchmarks/stock_race/run.sh\` ($(nproc) cores, $cpu; lighttpd, $WORKERS workers): $summary"
 echo "$line"
-# Append to the end of this benchmark's own section (other sections may follow it).
-python3 - "$line" <<'PY'
-import sys
-sec, line, path = "## Stock bulk updates", sys.argv[1], "docs/benchmarks.md"
-t = open(path).read()
-if sec not in t:
-    t = t.rstrip("\n") + "\n\n" + sec + "\n\n" + line + "\n"
-else:
-    i = t.index(sec)
-    j = t.find("\n## ", i + len(sec))
-    j = len(t) if j < 0 else j
-    t = t[:j].rstrip("\n") + "\n" + line + "\n" + ("\n" + t[j:].lstrip("\n") if j < len(t) else "")
-open(path, "w").write(t)
-PY
+echo "$line" | benchmarks/append_result.py "## Stock bulk updates"
 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["race"]["ok"] and d["serial"]["ok"] else 1)' "$res"
