@@ -74,22 +74,6 @@ int h_ingest_admit(struct req *req, struct resp *resp, struct error *err)
 
 /* ======================== POST ======================== */
 
-/*
- * Expired runs, their error lists and abandoned upload files are swept at
- * most once a minute per worker, before a new ingest starts (never inside
- * one), a few thousand rows per transaction.
- */
-static void sweep(struct db *db)
-{
-    static int64_t last;
-    int64_t now = time_now_ms();
-    if (now - last < 60000)
-        return;
-    last = now;
-    struct error e;
-    tus_purge(db, app.var_dir, now, &e);
-}
-
 struct ingest_ctx {
     struct req *req;
     int64_t last_renew_ms;
@@ -134,7 +118,6 @@ int h_ingest_orders(struct req *req, struct resp *resp, struct error *err)
     struct ingest_hooks hooks = {between, &c};
     int rc = -1;
 
-    sweep(req->db);
     sb_gauge_add(SBG_INGEST_QUEUE, 1);
     publish(&c);
     if (ingest_create(req->db, req->tenant.id, INGEST_REQUEST, req->idem_key, &ing, err))

@@ -84,18 +84,6 @@ static void offset_headers(struct resp *resp, const struct tus_upload *u)
         expires_header(resp, u->expires_at_ms);
 }
 
-/* Expired uploads are swept at most once a minute per worker, off the data path. */
-static void sweep(struct db *db)
-{
-    static int64_t last;
-    int64_t now = time_now_ms();
-    if (now - last < 60000)
-        return;
-    last = now;
-    struct error e;
-    tus_purge(db, app.var_dir, now, &e);
-}
-
 /* Uploads hold no idempotency lease: nothing to do between batches. */
 static int between(void *ctx, struct error *err)
 {
@@ -142,7 +130,6 @@ int h_upload_create(struct req *req, struct resp *resp, struct error *err)
     struct tus_upload *u = NULL;
     int64_t length = -1;
     uint64_t v;
-    sweep(req->db);
     if (check_version(req, err))
         return answer_problem(req, resp, err, NULL);
     const char *len = req_env(req, "HTTP_UPLOAD_LENGTH");
@@ -236,7 +223,6 @@ int h_upload_patch(struct req *req, struct resp *resp, struct error *err)
 {
     struct tus_upload *u;
     uint64_t offset;
-    sweep(req->db);
     if (open_upload(req, resp, &u, err))
         return 0;
     if (!is_offset_stream(req)) {

@@ -229,7 +229,7 @@ HTTP_TIMEOUT=3 http GET "/api/v1/tenants/$T/price-anomalies?follow=true" "${AUTH
 expect_problem "third follower of 4 workers is refused" 503 too_many_followers
 [ -n "$(header Retry-After)" ] && ok "follower refusal has Retry-After" || fail "Retry-After" ""
 http GET /metrics
-echo "$BODY" | grep -q '^cartograph_sse_followers 2' && ok "followers gauge" || fail "followers gauge" "$(echo "$BODY" | grep sse)"
+grep -q '^cartograph_sse_followers 2' "$BODYF" && ok "followers gauge" || fail "followers gauge" "$(grep sse "$BODYF")"
 wait
 HTTP_TIMEOUT=3 http HEAD "/api/v1/tenants/$T/price-anomalies?follow=true" "${AUTH[@]}" -I
 [ "$STATUS" = 200 ] && [[ "$(header Content-Type)" == text/event-stream* ]] && ok "HEAD of a follow answers at once" || fail "HEAD follow" "$STATUS"

@@ -154,8 +154,9 @@ EXP=$LOC
 sqlite3 "$VAR/cartograph.db" "UPDATE ingest_runs SET expires_at = 1 WHERE token = '${EXP##*/}'"
 up HEAD "$EXP"
 expect_status "expired upload is 410" 410
-stack_stop "$VAR"; stack_start lighttpd 2 "$VAR" # fresh workers sweep on their first upload request
+stack_stop "$VAR"; stack_start lighttpd 2 "$VAR" # a fresh housekeeper purges at once, then every minute
 create 10
+for _ in $(seq 40); do [ -e "$VAR/uploads/${EXP##*/}.part" ] || break; sleep 0.1; done
 [ ! -e "$VAR/uploads/${EXP##*/}.part" ] && ok "expired upload's file is cleaned up" || fail "expiry clean-up" "file still there"
 
 finish
