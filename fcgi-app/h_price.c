@@ -77,47 +77,6 @@ static void rate_headers(struct resp *resp, const struct price_outcome *o)
     buf_fini(&state);
 }
 
-/*
- * The body as one JSON object, and the request's fingerprint as the router
- * computes it for Idempotency-Key (method, path, query, body).
- */
-static json_t *read_json(struct req *req, struct price_event_in *in, struct error *err)
-{
-    struct buf body = BUF_INIT;
-    struct sha256 h;
-    json_error_t je;
-    json_t *j = NULL;
-    if (req_read_body(req, req->body_max, &body, err))
-        goto out;
-    sha256_init(&h);
-    sha256_update(&h, req->method.ptr, req->method.len);
-    sha256_update(&h, "\n", 1);
-    sha256_update(&h, req->path.ptr, req->path.len);
-    sha256_update(&h, "\n", 1);
-    sha256_update(&h, req->query.ptr, req->query.len);
-    sha256_update(&h, "\n", 1);
-    sha256_update(&h, body.data, body.len);
-    sha256_final(&h, in->fingerprint);
-    sha256_fini(&h);
-    if (!utf8_valid(body.data, body.len)) {
-        error_set(err, ERR_INVALID_UTF8, "request body is not valid UTF-8");
-        goto out;
-    }
-    if (!(j = json_loadb(body.data, body.len, JSON_REJECT_DUPLICATES, &je))) {
-        error_set(err, ERR_INVALID_JSON, "invalid JSON at line %d, column %d: %s", je.line,
-                  je.column, je.text);
-        goto out;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        j = NULL;
-        error_set_at(err, ERR_INVALID_JSON, "", "request body must be a JSON object");
-    }
-out:
-    buf_fini(&body);
-    return j;
-}
-
 int h_price_event(struct req *req, struct resp *resp, struct error *err)
 {
     const char *product, *id, *cur, *src;
@@ -140,7 +99,7 @@ int h_price_event(struct req *req, struct resp *resp, struct error *err)
         req->idem_key = arena_strndup(req->arena, key, strlen(key));
         in.idem_key = key;
     }
-    if (!(j = read_json(req, &in, err)))
+    if (!(j = body_json_object_fp(req, in.fingerprint, err)))
         goto out;
     if (json_get_string(j, "event_id", EVENT_ID_MAX_BYTES, &id, &id_len, err) ||
         json_get_string(j, "currency", 3, &cur, &cur_len, err) ||

@@ -10,11 +10,23 @@
 
 json_t *body_json_object(struct req *req, struct error *err)
 {
+    return body_json_object_fp(req, NULL, err);
+}
+
+json_t *body_json_object_fp(struct req *req, uint8_t fp[SHA256_LEN], struct error *err)
+{
     struct buf body = BUF_INIT;
     json_t *j = NULL;
     json_error_t je;
     if (req_read_body(req, req->body_max, &body, err))
         goto out;
+    if (fp) {
+        struct sha256 h;
+        req_fingerprint_begin(req, &h);
+        sha256_update(&h, body.data, body.len);
+        sha256_final(&h, fp);
+        sha256_fini(&h);
+    }
     if (!utf8_valid(body.data, body.len)) {
         error_set(err, ERR_INVALID_UTF8, "request body is not valid UTF-8");
         goto out;

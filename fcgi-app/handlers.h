@@ -66,6 +66,8 @@ int json_get_money(json_t *obj, const char *name, int exponent, bool *present, i
  * invalid_utf8, empty_body, body_too_large, or "must be an object").
  */
 json_t *body_json_object(struct req *req, struct error *err);
+/* The same, also writing the request's idempotency fingerprint into fp. */
+json_t *body_json_object_fp(struct req *req, uint8_t fp[SHA256_LEN], struct error *err);
 /* A string member of at most max bytes: NULL if absent; -1 on wrong type/size. */
 int json_get_string(json_t *obj, const char *name, size_t max, const char **out, size_t *len,
                     struct error *err);

@@ -245,6 +245,17 @@ void req_drain(struct req *req)
         ;
 }
 
+void req_fingerprint_begin(const struct req *req, struct sha256 *h)
+{
+    sha256_init(h);
+    sha256_update(h, req->method.ptr, req->method.len);
+    sha256_update(h, "\n", 1);
+    sha256_update(h, req->path.ptr, req->path.len);
+    sha256_update(h, "\n", 1);
+    sha256_update(h, req->query.ptr, req->query.len);
+    sha256_update(h, "\n", 1);
+}
+
 /* ======================== in-memory io (tests) ======================== */
 
 static const char *mem_param(void *ctx, const char *name)

@@ -113,6 +113,12 @@ int req_read_body(struct req *req, size_t max, struct buf *out, struct error *er
 /* Read and discard the rest of the body (bounded by the cap). */
 void req_drain(struct req *req);
 
+/*
+ * Start an idempotency fingerprint: SHA-256 over method, path and query, each
+ * followed by a newline; the caller adds the body bytes and finishes it.
+ */
+void req_fingerprint_begin(const struct req *req, struct sha256 *h);
+
 /* In-memory io for tests: env is {"NAME", "value", ..., NULL}. */
 struct req_mem {
     const char *const *env;

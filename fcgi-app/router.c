@@ -130,13 +130,7 @@ struct idem_ctx {
 
 static void fingerprint_begin(struct req *req, struct idem_ctx *ic)
 {
-    sha256_init(&ic->hash);
-    sha256_update(&ic->hash, req->method.ptr, req->method.len);
-    sha256_update(&ic->hash, "\n", 1);
-    sha256_update(&ic->hash, req->path.ptr, req->path.len);
-    sha256_update(&ic->hash, "\n", 1);
-    sha256_update(&ic->hash, req->query.ptr, req->query.len);
-    sha256_update(&ic->hash, "\n", 1);
+    req_fingerprint_begin(req, &ic->hash);
     req->body_hash = &ic->hash;
 }
 
