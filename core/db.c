@@ -346,12 +346,30 @@ int db_schema_latest(void)
     return MIGRATIONS_COUNT ? MIGRATIONS[MIGRATIONS_COUNT - 1].version : 0;
 }
 
+/* Is migration `version` recorded in schema_migrations? (Table exists once 001 ran.) */
+static int migration_applied(struct db *db, int version, bool *applied, struct error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->conn, "SELECT 1 FROM schema_migrations WHERE version = ?1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(db, rc, err, "migration lookup");
+    sqlite3_bind_int(st, 1, version);
+    rc = sqlite3_step(st);
+    *applied = rc == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(db, rc, err, "migration lookup");
+}
+
 /*
- * All workers may start at the same instant against a new file. The version
- * check and every pending migration run inside one BEGIN IMMEDIATE, so exactly
- * one process applies them and the others find user_version already current
- * once they get the lock. schema_migrations records each file once (its
- * primary key would make a second application fail loudly, not silently).
+ * All workers may start at the same instant against a new file. The check and
+ * every pending migration run inside one BEGIN IMMEDIATE, so exactly one
+ * process applies them and the others find them recorded once they get the
+ * lock. A migration is pending when schema_migrations has no row for it, not
+ * merely when its number is above user_version: a file numbered below one
+ * already applied (written on another branch, say) still runs once.
+ * user_version ends at the highest number applied and is the cheap "is there
+ * anything to do" test on every start.
  */
 int db_migrate(struct db *db, struct error *err)
 {
@@ -362,9 +380,15 @@ int db_migrate(struct db *db, struct error *err)
         db_rollback(db);
         return error_set(err, ERR_INTERNAL, "cannot read schema version");
     }
+    int latest = current;
     for (size_t i = 0; i < MIGRATIONS_COUNT; i++) {
         const struct migration *m = &MIGRATIONS[i];
-        if (m->version <= current)
+        bool applied = false;
+        if (current > 0 && migration_applied(db, m->version, &applied, err)) {
+            db_rollback(db);
+            return -1;
+        }
+        if (applied)
             continue;
         if (db_exec(db, m->sql, err)) {
             char what[ERROR_DETAIL_MAX];
@@ -373,11 +397,13 @@ int db_migrate(struct db *db, struct error *err)
             db_rollback(db);
             return -1;
         }
+        if (m->version > latest)
+            latest = m->version;
         char sql[256];
         snprintf(sql, sizeof(sql),
                  "INSERT INTO schema_migrations(version, name, applied_at) "
                  "VALUES (%d, '%s', unixepoch()); PRAGMA user_version=%d;",
-                 m->version, m->name, m->version);
+                 m->version, m->name, latest);
         if (db_exec(db, sql, err)) {
             db_rollback(db);
             return -1;

@@ -163,3 +163,31 @@ Test(db, partition_created_in_a_rolled_back_txn_is_forgotten)
     cr_assert_eq(nm, 0, "April onwards prunes March");
     db_close(db);
 }
+
+/*
+ * Regression: a migration numbered below one already applied (user_version
+ * ahead of it) must still run once; only schema_migrations says what ran.
+ */
+Test(db, migration_below_user_version_still_runs)
+{
+    struct db *db;
+    struct error err;
+    cr_assert_geq(MIGRATIONS_COUNT, 3, "needs at least three migrations");
+    cr_assert_eq(db_open(path, 0, &db, &err), 0);
+    const struct migration *first = &MIGRATIONS[0], *last = &MIGRATIONS[MIGRATIONS_COUNT - 1];
+    cr_assert_eq(db_exec(db, first->sql, &err), 0, "%s", err.detail);
+    char sql[256];
+    /* Pretend the newest migration ran and the ones between did not. */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO schema_migrations VALUES (%d, '%s', 0), (%d, '%s', 0);"
+             "PRAGMA user_version=%d;",
+             first->version, first->name, last->version, last->name, last->version);
+    cr_assert_eq(db_exec(db, sql, &err), 0, "%s", err.detail);
+    cr_assert_eq(db_migrate(db, &err), 0, "%s", err.detail);
+    int64_t n;
+    cr_assert_eq(db_query_i64(db, "SELECT count(*) FROM schema_migrations", &n, &err), 0);
+    cr_assert_eq(n, (int64_t)MIGRATIONS_COUNT, "every skipped migration ran once");
+    cr_assert_eq(db_schema_version(db), last->version);
+    cr_assert_eq(db_migrate(db, &err), 0, "and nothing runs twice");
+    db_close(db);
+}
