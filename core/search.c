@@ -74,6 +74,7 @@ static const char *const DRIVE_NAMES[] = {
 
 enum {
     SQL_FTS_IDS,
+    SQL_CUSTOMER_RANGE,
     SQL_CUSTOMER_OF_TENANT,
     SQL_CUSTOMER,
     SQL_PRODUCT,
@@ -81,8 +82,16 @@ enum {
 };
 
 static const char *const SQL[] = {
-    /* Every tenant's matches, ascending rowid (FTS5's order). */
-    [SQL_FTS_IDS] = "SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?1",
+    /*
+     * The matches within the tenant's customer id range, ascending rowid
+     * (FTS5's order; it seeks the range instead of reading whole doclists).
+     * Other tenants' ids inside the range are harmless (see resolve_text).
+     */
+    [SQL_FTS_IDS] = "SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?1 "
+                    "AND rowid BETWEEN ?2 AND ?3",
+    /* Two index probes on customers(tenant_id, id) (schema 005). */
+    [SQL_CUSTOMER_RANGE] = "SELECT (SELECT min(id) FROM customers WHERE tenant_id = ?1), "
+                           "(SELECT max(id) FROM customers WHERE tenant_id = ?1)",
     [SQL_CUSTOMER_OF_TENANT] = "SELECT 1 FROM customers WHERE id = ?2 AND tenant_id = ?1",
     [SQL_CUSTOMER] = "SELECT id FROM customers WHERE tenant_id = ?1 AND ext_id = ?2",
     [SQL_PRODUCT] = "SELECT id FROM products WHERE tenant_id = ?1 AND ext_id = ?2",
@@ -226,7 +235,9 @@ static bool cust_bit(const struct search *s, int64_t id)
 
 /*
  * q (and customer_id with it): the customers matching the term, then the
- * drive. One pass over FTS5's matches (all tenants, ascending rowid) builds a
+ * drive. One pass over FTS5's matches (ascending rowid, bounded by the
+ * tenant's lowest and highest customer id, so other tenants' customers are
+ * skipped wherever tenants occupy different id ranges) builds a
  * bitmap by customer id: no join, no temp table, and other tenants' ids in it
  * are harmless because this tenant's orders never reference them. When the
  * matches are few (SEARCH_Q_LOOKUP_MAX), the tenant's own ones are picked out
@@ -244,10 +255,27 @@ static int resolve_text(struct search *s, struct error *err)
     int rc = -1, src;
     bool found;
     fts_phrase(&phrase, f->q);
-    sqlite3_stmt *st = db_stmt(s->db, SQL[SQL_FTS_IDS], err);
+    int64_t lo = 0, hi = -1; /* a tenant without customers matches nothing */
+    sqlite3_stmt *st = db_stmt(s->db, SQL[SQL_CUSTOMER_RANGE], err);
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, s->tenant_id);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        lo = sqlite3_column_int64(st, 0);
+        hi = sqlite3_column_int64(st, 1);
+    }
+    db_done(s->db, st);
+    if (src != SQLITE_ROW) {
+        db_fail(s->db, src, err, "search text");
+        goto out;
+    }
+    st = db_stmt(s->db, SQL[SQL_FTS_IDS], err);
     if (!st)
         goto out;
     sqlite3_bind_text(st, 1, phrase.data, (int)phrase.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         if (id < 0)
