@@ -400,6 +400,20 @@ static int lock_file(int fd, struct error *err)
 }
 
 /* Parse the rest of a finished upload and close its run. */
+/*
+ * Re-read the upload's offsets and reopen its ingest run. Called with the
+ * file lock held: another request (maybe in another worker) may have
+ * advanced or finished the upload while this one waited for it.
+ */
+static int reload(struct tus_upload *u, struct error *err)
+{
+    if (load(u, u->tenant_id, u->token, strlen(u->token), err))
+        return -1;
+    ingest_free(u->ing);
+    u->ing = NULL;
+    return ingest_open(u->db, u->tenant_id, u->token, strlen(u->token), &u->ing, err);
+}
+
 static int complete(struct tus_upload *u, int fd, struct error *err)
 {
     struct file_range f;
@@ -443,11 +457,7 @@ int tus_append(struct tus_upload *u, uint64_t client_offset, struct source *body
      * Another PATCH (maybe in another worker) may have advanced the upload
      * while we waited for the lock: re-read the offsets and the run.
      */
-    if (load(u, u->tenant_id, u->token, strlen(u->token), err))
-        goto out;
-    ingest_free(u->ing);
-    u->ing = NULL;
-    if (ingest_open(u->db, u->tenant_id, u->token, strlen(u->token), &u->ing, err))
+    if (reload(u, err))
         goto out;
     if (u->state != INGEST_RUNNING) {
         error_set(err, ERR_GONE, "this upload is %s", u->state == INGEST_COMPLETE ? "complete"
@@ -572,11 +582,7 @@ int tus_finish_if_due(struct tus_upload *u, struct error *err)
     if (lock_file(fd, err))
         goto out;
     /* Under the lock: another request may have finished it meanwhile. */
-    if (load(u, u->tenant_id, u->token, strlen(u->token), err))
-        goto out;
-    ingest_free(u->ing);
-    u->ing = NULL;
-    if (ingest_open(u->db, u->tenant_id, u->token, strlen(u->token), &u->ing, err))
+    if (reload(u, err))
         goto out;
     rc = u->state == INGEST_RUNNING ? complete(u, fd, err) : 0;
 out:
