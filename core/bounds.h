@@ -26,7 +26,9 @@
 #define DB_BUSY_TIMEOUT_MS      5000
 #define DB_CACHE_KIB            (64 * 1024) /* per-connection page cache */
 #define DB_STMT_CACHE_SLOTS     256     /* prepared statements per connection */
-#define DB_MMAP_BYTES           (256LL * 1024 * 1024)
+#define DB_CHECKPOINT_FRAMES    1000    /* WAL frames after which a checkpoint is asked */
+#define DB_CHECKPOINT_SELF_FRAMES 16384 /* 64 MiB: the committing worker checkpoints */
+#define WG_HANDOFF_MAX_US       2000    /* longest wait to let a queued writer go first */
 
 /* Bulk ingest (core/ingest.c, core/order.c, core/tus.c; docs/design.md §9). */
 #define INGEST_BODY_MAX_BYTES     (4ULL << 30) /* one request body or one tus upload */

@@ -9,6 +9,7 @@
  */
 #include "db.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "bounds.h"
 #include "migrations.h"
 #include "timefmt.h"
+#include "writegate.h"
 #include "xmalloc.h"
 
 struct stmt_slot {
@@ -28,9 +30,14 @@ struct stmt_slot {
 struct db {
     sqlite3 *conn;
     int64_t busy_since_ns; /* start of the current wait for a lock */
+    int64_t busy_limit_ms; /* longest wait (DB_BUSY_TIMEOUT_MS but in db_checkpoint) */
     char *path;
     int64_t lock_wait_ns;
     struct stmt_slot *last; /* most recent db_stmt(): db_done's usual match */
+    bool gated;             /* db_begin() queues at the write gate (writegate.h) */
+    bool gate_held;
+    int wal_frames;         /* frames in the WAL after the last commit (gated only) */
+    int ckpt_step;          /* wal_frames / DB_CHECKPOINT_FRAMES at the last request */
     struct stmt_slot slots[DB_STMT_CACHE_SLOTS];
 };
 
@@ -103,12 +110,31 @@ static int busy_wait(void *arg, int count)
     if (count == 0)
         db->busy_since_ns = now;
     int64_t waited_us = (now - db->busy_since_ns) / 1000;
-    if (waited_us >= (int64_t)DB_BUSY_TIMEOUT_MS * 1000)
+    if (waited_us >= db->busy_limit_ms * 1000)
         return 0;
     long sleep_us = waited_us < 2000 ? 100 : waited_us < 100000 ? 250 : 1000;
     struct timespec ts = {0, sleep_us * 1000};
     nanosleep(&ts, NULL);
     return 1;
+}
+
+/*
+ * Switch a new database to WAL. Processes opening a fresh file at the same
+ * moment can deadlock on the rollback-journal locks this needs, and SQLite
+ * then answers SQLITE_BUSY at once instead of calling the busy handler
+ * (test_db's eight racing processes hit it about one time in ten), so retry
+ * for the busy timeout.
+ */
+static int wal_on(struct db *db, struct error *err)
+{
+    int64_t deadline = time_mono_ns() + (int64_t)DB_BUSY_TIMEOUT_MS * 1000000;
+    for (;;) {
+        int rc = sqlite3_exec(db->conn, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || time_mono_ns() > deadline)
+            return rc == SQLITE_OK ? 0 : db_fail(db, rc, err, "journal_mode=WAL");
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int db_open(const char *path, int flags, struct db **out, struct error *err)
@@ -119,6 +145,7 @@ int db_open(const char *path, int flags, struct db **out, struct error *err)
                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     *out = NULL;
     db->path = xstrdup(path);
+    db->busy_limit_ms = DB_BUSY_TIMEOUT_MS;
     int rc = sqlite3_open_v2(path, &db->conn, oflags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         error_set(err, ERR_INTERNAL, "cannot open database %s: %s", path,
@@ -131,16 +158,26 @@ int db_open(const char *path, int flags, struct db **out, struct error *err)
      * journal_mode=WAL is persistent in the file; the others are per
      * connection and must be set every time. Debian builds SQLite with WAL
      * synchronous=FULL by default, so NORMAL is set explicitly (REFERENCES §10).
+     *
+     * mmap stays off. A WAL read transaction that finds the database changed
+     * by another connection unmaps the whole mapping and faults it back in
+     * page by page: one munmap of the mapped size (40 µs for 38 MB) per small
+     * write transaction once two workers take turns. Measured: price events
+     * 2.2-2.5k req/s with a 256 MB mmap, 2.7-2.8k without, in alternated
+     * rounds; search streams as fast without it (1.45M vs 1.29M rows/s
+     * unfiltered, the same within noise for the other mixes), the page cache
+     * copies counting as worker memory instead (6-10 MB).
      */
+    if (!(flags & DB_OPEN_READONLY) && wal_on(db, err))
+        goto fail;
     snprintf(pragmas, sizeof(pragmas),
-             "PRAGMA journal_mode=WAL;"
              "PRAGMA synchronous=NORMAL;"
              "PRAGMA foreign_keys=ON;"
              "PRAGMA temp_store=MEMORY;"
              "PRAGMA cache_size=-%d;"
-             "PRAGMA mmap_size=%lld;"
+             "PRAGMA mmap_size=0;"
              "PRAGMA journal_size_limit=67108864;",
-             DB_CACHE_KIB, (long long)DB_MMAP_BYTES);
+             DB_CACHE_KIB);
     if (!(flags & DB_OPEN_READONLY) && db_exec(db, pragmas, err))
         goto fail;
     if ((flags & DB_OPEN_MIGRATE) && db_migrate(db, err))
@@ -236,14 +273,49 @@ void db_done(struct db *db, sqlite3_stmt *st)
     }
 }
 
+static int wal_hook(void *arg, sqlite3 *conn, const char *name, int frames)
+{
+    (void)conn;
+    (void)name;
+    ((struct db *)arg)->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+void db_use_gate(struct db *db)
+{
+    if (!wg_active())
+        return;
+    db->gated = true;
+    sqlite3_wal_hook(db->conn, wal_hook, db); /* replaces the automatic checkpoint */
+}
+
+static void gate_release(struct db *db)
+{
+    if (!db->gate_held)
+        return;
+    db->gate_held = false;
+    wg_unlock();
+}
+
 int db_begin(struct db *db, struct error *err)
 {
     int64_t t0 = time_mono_ns();
+    if (db->gated && !db->gate_held) {
+        if (wg_lock(DB_BUSY_TIMEOUT_MS)) {
+            db->lock_wait_ns = time_mono_ns() - t0;
+            observe(DB_OBSERVE_LOCK_WAIT, db->lock_wait_ns);
+            return error_set(err, ERR_DB_BUSY, "database is busy (write gate: %s); retry shortly",
+                             strerror(errno));
+        }
+        db->gate_held = true;
+    }
     int rc = sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     db->lock_wait_ns = time_mono_ns() - t0;
     observe(DB_OBSERVE_LOCK_WAIT, db->lock_wait_ns);
-    if (rc != SQLITE_OK)
+    if (rc != SQLITE_OK) {
+        gate_release(db);
         return db_fail(db, rc, err, "begin");
+    }
     return 0;
 }
 
@@ -265,8 +337,25 @@ int db_commit(struct db *db, struct error *err)
         db_rollback(db);
         return -1;
     }
+    gate_release(db);
     if (txn_hook)
         txn_hook(db, true);
+    if (db->gated) {
+        /*
+         * One request per DB_CHECKPOINT_FRAMES new frames, not one per commit
+         * past the mark: while readers keep the WAL from restarting, the count
+         * stays high and SQLite's own hook would checkpoint (and fdatasync)
+         * after every commit.
+         */
+        int step = db->wal_frames / DB_CHECKPOINT_FRAMES;
+        if (step != db->ckpt_step) {
+            db->ckpt_step = step;
+            /* A request still pending from the last step: the housekeeper is not there. */
+            if (step > 0 && !wg_checkpoint_request() &&
+                db->wal_frames >= DB_CHECKPOINT_SELF_FRAMES)
+                sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        }
+    }
     return 0;
 }
 
@@ -274,8 +363,23 @@ void db_rollback(struct db *db)
 {
     if (!sqlite3_get_autocommit(db->conn))
         sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+    gate_release(db);
     if (txn_hook)
         txn_hook(db, false);
+}
+
+int db_reset_busy(struct db *db, const char **first_sql)
+{
+    int n = 0;
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db->conn, NULL); st;
+         st = sqlite3_next_stmt(db->conn, st)) {
+        if (!sqlite3_stmt_busy(st))
+            continue;
+        if (n++ == 0 && first_sql)
+            *first_sql = sqlite3_sql(st);
+        sqlite3_reset(st);
+    }
+    return n;
 }
 
 bool db_in_txn(struct db *db)
@@ -288,13 +392,16 @@ int64_t db_lock_wait_ns(const struct db *db)
     return db->lock_wait_ns;
 }
 
-int db_checkpoint(struct db *db, bool truncate, int *wal_frames, int *done_frames,
-                  struct error *err)
+int db_checkpoint(struct db *db, enum db_checkpoint_mode mode, int64_t max_wait_ms,
+                  int *wal_frames, int *done_frames, struct error *err)
 {
     int log = 0, ckpt = 0;
-    int rc = sqlite3_wal_checkpoint_v2(
-        db->conn, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, &log,
-        &ckpt);
+    db->busy_limit_ms = max_wait_ms;
+    int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL,
+                                       mode == DB_CHECKPOINT_RESTART ? SQLITE_CHECKPOINT_RESTART
+                                                                     : SQLITE_CHECKPOINT_PASSIVE,
+                                       &log, &ckpt);
+    db->busy_limit_ms = DB_BUSY_TIMEOUT_MS;
     if (wal_frames)
         *wal_frames = log;
     if (done_frames)

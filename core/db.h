@@ -51,7 +51,17 @@ sqlite3_stmt *db_stmt(struct db *db, const char *sql, struct error *err);
 /* Reset a statement from db_stmt() and record its duration. NULL is a no-op. */
 void db_done(struct db *db, sqlite3_stmt *st);
 
-/* BEGIN IMMEDIATE, measuring the lock wait (last wait in db_lock_wait_ns()). */
+/*
+ * Server processes: queue at the shared write gate in db_begin() and hand
+ * checkpoints to the housekeeper instead of running SQLite's automatic one in
+ * db_commit() (writegate.h). A no-op when the process has no gate.
+ */
+void db_use_gate(struct db *db);
+
+/*
+ * BEGIN IMMEDIATE (after the write gate, if any), measuring the lock wait
+ * (last wait in db_lock_wait_ns()).
+ */
 int db_begin(struct db *db, struct error *err);
 /* BEGIN (deferred): for read-only snapshots. */
 int db_begin_read(struct db *db, struct error *err);
@@ -59,6 +69,13 @@ int db_commit(struct db *db, struct error *err);
 /* Roll back if a transaction is open; never fails. */
 void db_rollback(struct db *db);
 bool db_in_txn(struct db *db);
+/*
+ * Reset every statement left between steps. Such a statement holds a read
+ * snapshot open, and a snapshot held across requests keeps checkpoints from
+ * finishing and the WAL from restarting. Returns how many; *first_sql: the
+ * SQL of the first.
+ */
+int db_reset_busy(struct db *db, const char **first_sql);
 int64_t db_lock_wait_ns(const struct db *db);
 
 /* Run one or more statements without results (DDL, pragmas). */
@@ -81,12 +98,15 @@ const char *db_engine_version(void);
 int db_schema_latest(void);
 
 /*
- * Checkpoint the WAL: PASSIVE (never waits, never blocks writers) or, with
- * truncate, TRUNCATE (waits for readers through the busy handler, then
- * empties the WAL file). OUT: frames in the WAL and frames checkpointed.
+ * Checkpoint the WAL. PASSIVE copies what no reader still needs and never
+ * waits. RESTART also takes the write lock and waits until no reader uses the
+ * WAL, so that the next writer starts it again from the beginning; it waits
+ * at most max_wait_ms for either (SQLITE_BUSY → ERR_DB_BUSY). OUT: frames in
+ * the WAL and frames checkpointed.
  */
-int db_checkpoint(struct db *db, bool truncate, int *wal_frames, int *done_frames,
-                  struct error *err);
+enum db_checkpoint_mode { DB_CHECKPOINT_PASSIVE, DB_CHECKPOINT_RESTART };
+int db_checkpoint(struct db *db, enum db_checkpoint_mode mode, int64_t max_wait_ms,
+                  int *wal_frames, int *done_frames, struct error *err);
 
 /* Convenience: run a single-value query "SELECT ..." with no parameters. */
 int db_query_i64(struct db *db, const char *sql, int64_t *out, struct error *err);

@@ -31,6 +31,7 @@
 #include "../core/bounds.h"
 #include "../core/log.h"
 #include "../core/scoreboard.h"
+#include "../core/writegate.h"
 #include "../core/tenant.h"
 #include "../core/timefmt.h"
 #include "app.h"
@@ -63,6 +64,7 @@ static pid_t spawn_worker(unsigned slot)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGCHLD, SIG_DFL);
+        wg_attach(slot);
         _exit(slot == app.workers ? housekeeper_main(slot) : worker_main(slot));
     }
     if (pid > 0) {
@@ -83,6 +85,7 @@ static void reap(bool stopping)
                 continue;
             children[i].pid = 0;
             sb_retire(i);
+            wg_slot_reset(i);
             if (stopping)
                 break;
             int64_t now = time_now_ms();
@@ -114,6 +117,10 @@ static int serve(void)
         fprintf(stderr, "cartograph: cannot open %s; logging to stderr\n", app.log_path);
     if (sb_create(nchildren())) {
         fprintf(stderr, "cartograph: cannot map the scoreboard\n");
+        return 1;
+    }
+    if (wg_create()) {
+        fprintf(stderr, "cartograph: cannot map the write gate\n");
         return 1;
     }
     routes_init();

@@ -222,6 +222,7 @@ int worker_main(unsigned slot)
         log_msg("error", "worker %u: %s", slot, err.detail);
         return 1;
     }
+    db_use_gate(db);
     if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_msg("error", "worker %u: FastCGI init failed", slot);
         db_close(db);
@@ -268,6 +269,10 @@ int worker_main(unsigned slot)
                     ROUTE_NAMES[route]);
             db_rollback(db);
         }
+        const char *busy_sql = NULL;
+        if (db_reset_busy(db, &busy_sql))
+            log_msg("error", "route %s left a statement unreset (%.120s)", ROUTE_NAMES[route],
+                    busy_sql);
         resp_finish(&resp);
         int64_t dur = time_mono_ns() - req.t0_ns;
         sb_request(route, resp.status, dur);

@@ -1,0 +1,179 @@
+/*
+ * writegate.c: the shared write gate and checkpoint requests (see
+ * writegate.h).
+ *
+ * The region is one MAP_SHARED|MAP_ANONYMOUS page inherited across fork():
+ *
+ *   mu            robust, process-shared, error-checking pthread mutex
+ *   waiting       bit per process slot: inside wg_lock() (cleared by the
+ *                 master for a slot whose process died, wg_slot_reset)
+ *   last_pid      the last holder; also the futex word a process waits on
+ *                 while it hands the gate over
+ *   ckpt          futex word: 1 while a checkpoint request is pending
+ *
+ * Every wait is bounded: the mutex by the caller's timeout
+ * (pthread_mutex_clocklock on CLOCK_MONOTONIC), the hand-over by
+ * WG_HANDOFF_MAX_US, the housekeeper's futex by its tick.
+ */
+#include "writegate.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "timefmt.h"
+
+struct wg_region {
+    pthread_mutex_t mu;
+    _Atomic uint64_t waiting;
+    _Atomic int32_t last_pid;
+    _Atomic int32_t handoff_waiters;
+    _Atomic uint32_t ckpt;
+    _Atomic uint64_t owner_deaths;
+};
+
+static struct wg_region *wg;
+static uint64_t my_bit;
+
+static long futex(void *word, int op, uint32_t val, const struct timespec *ts)
+{
+    return syscall(SYS_futex, word, op, val, ts, NULL, 0);
+}
+
+static struct timespec ns_to_ts(int64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    return ts;
+}
+
+int wg_create(void)
+{
+    pthread_mutexattr_t a;
+    void *p = mmap(NULL, sizeof(struct wg_region), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    wg = p;
+    if (pthread_mutexattr_init(&a) || pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) ||
+        pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) ||
+        pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK) ||
+        pthread_mutex_init(&wg->mu, &a)) {
+        munmap(p, sizeof(struct wg_region));
+        wg = NULL;
+        return -1;
+    }
+    pthread_mutexattr_destroy(&a);
+    return 0;
+}
+
+void wg_destroy(void)
+{
+    if (!wg)
+        return;
+    munmap(wg, sizeof(struct wg_region));
+    wg = NULL;
+}
+
+bool wg_active(void)
+{
+    return wg != NULL;
+}
+
+void wg_attach(unsigned slot)
+{
+    my_bit = slot < 64 ? 1ull << slot : 0;
+}
+
+void wg_slot_reset(unsigned slot)
+{
+    if (wg && slot < 64)
+        atomic_fetch_and(&wg->waiting, ~(1ull << slot));
+}
+
+/*
+ * The caller held the gate last and others are queued: let one of them in
+ * first. Woken by the next holder (last_pid changes); bounded in time and
+ * re-checked every 200 µs in case the waiters gave up.
+ */
+static void hand_over(int32_t me)
+{
+    int64_t deadline = time_mono_ns() + (int64_t)WG_HANDOFF_MAX_US * 1000;
+    atomic_fetch_add(&wg->handoff_waiters, 1);
+    while (atomic_load(&wg->last_pid) == me && (atomic_load(&wg->waiting) & ~my_bit)) {
+        int64_t left = deadline - time_mono_ns();
+        if (left <= 0)
+            break;
+        struct timespec ts = ns_to_ts(left < 200000 ? left : 200000);
+        futex(&wg->last_pid, FUTEX_WAIT, (uint32_t)me, &ts);
+    }
+    atomic_fetch_sub(&wg->handoff_waiters, 1);
+}
+
+int wg_lock(int64_t timeout_ms)
+{
+    if (!wg)
+        return 0;
+    int32_t me = (int32_t)getpid();
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    int64_t ns = (int64_t)deadline.tv_nsec + timeout_ms * 1000000;
+    deadline.tv_sec += (time_t)(ns / 1000000000);
+    deadline.tv_nsec = (long)(ns % 1000000000);
+
+    atomic_fetch_or(&wg->waiting, my_bit);
+    if (atomic_load(&wg->last_pid) == me && (atomic_load(&wg->waiting) & ~my_bit))
+        hand_over(me);
+    int rc = pthread_mutex_clocklock(&wg->mu, CLOCK_MONOTONIC, &deadline);
+    atomic_fetch_and(&wg->waiting, ~my_bit);
+    if (rc == EOWNERDEAD) {
+        /* The dead holder's SQLite transaction never committed; nothing to repair. */
+        pthread_mutex_consistent(&wg->mu);
+        atomic_fetch_add(&wg->owner_deaths, 1);
+        rc = 0;
+    }
+    if (rc) {
+        errno = rc;
+        return -1;
+    }
+    atomic_store(&wg->last_pid, me);
+    if (atomic_load(&wg->handoff_waiters))
+        futex(&wg->last_pid, FUTEX_WAKE, INT_MAX, NULL);
+    return 0;
+}
+
+void wg_unlock(void)
+{
+    if (wg)
+        pthread_mutex_unlock(&wg->mu);
+}
+
+uint64_t wg_owner_deaths(void)
+{
+    return wg ? atomic_load(&wg->owner_deaths) : 0;
+}
+
+bool wg_checkpoint_request(void)
+{
+    if (!wg || atomic_exchange(&wg->ckpt, 1) != 0)
+        return false;
+    futex(&wg->ckpt, FUTEX_WAKE, 1, NULL);
+    return true;
+}
+
+bool wg_checkpoint_wait(int64_t timeout_ms)
+{
+    if (!wg)
+        return false;
+    if (atomic_load(&wg->ckpt) == 0) {
+        struct timespec ts = ns_to_ts(timeout_ms * 1000000);
+        futex(&wg->ckpt, FUTEX_WAIT, 0, &ts);
+    }
+    return atomic_exchange(&wg->ckpt, 0) != 0;
+}
