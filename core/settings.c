@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "confcache.h"
 #include "money.h"
 
 enum { SQL_GET, SQL_PUT };
@@ -201,6 +202,9 @@ static json_t *load_doc(struct db *db, int64_t tenant_id, struct error *err)
 
 int settings_load(struct db *db, int64_t tenant_id, struct tenant_settings *s, struct error *err)
 {
+    uint64_t epoch = 0;
+    if (cc_settings_get(tenant_id, s, &epoch))
+        return 0;
     json_t *doc = load_doc(db, tenant_id, err);
     if (!doc)
         return -1;
@@ -208,6 +212,7 @@ int settings_load(struct db *db, int64_t tenant_id, struct tenant_settings *s, s
     if (parse_doc(doc, s, &ignored))
         settings_defaults(s); /* stored text was validated when written; be safe anyway */
     json_decref(doc);
+    cc_settings_put(tenant_id, s, epoch);
     return 0;
 }
 
@@ -277,6 +282,7 @@ int settings_patch(struct db *db, int64_t tenant_id, const char *patch, size_t l
     }
     if (db_commit(db, err))
         goto out;
+    cc_bump();
     rc = 0;
     goto out;
 fail:

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "confcache.h"
 #include "timefmt.h"
 
 enum {
@@ -138,6 +139,9 @@ int tenant_by_key(struct db *db, const char *key, size_t len, struct tenant *t, 
     if (len != API_KEY_LEN || memcmp(key, "cg_", 3) != 0)
         return error_set(err, ERR_UNAUTHORIZED, "invalid API key");
     sha256(key, len, hash);
+    uint64_t epoch = 0;
+    if (cc_key_get(hash, t, &epoch))
+        return 0;
     sqlite3_stmt *st = db_stmt(db, SQL[SQL_TENANT_BY_KEY], err);
     if (!st)
         return -1;
@@ -147,8 +151,10 @@ int tenant_by_key(struct db *db, const char *key, size_t len, struct tenant *t, 
         const void *stored = sqlite3_column_blob(st, 4);
         bool ok = stored && sqlite3_column_bytes(st, 4) == SHA256_LEN &&
                   ct_equal(stored, hash, SHA256_LEN);
-        if (ok)
+        if (ok) {
             row_to_tenant(st, t);
+            cc_key_put(hash, t, epoch);
+        }
         db_done(db, st);
         return ok ? 0 : error_set(err, ERR_UNAUTHORIZED, "invalid API key");
     }
@@ -179,7 +185,11 @@ int tenant_key_create(struct db *db, int64_t tenant_id, bool revoke_others,
             goto fail;
         }
     }
-    return db_commit(db, err);
+    if (db_commit(db, err))
+        return -1;
+    if (revoke_others)
+        cc_bump();
+    return 0;
 fail:
     db_rollback(db);
     return -1;
@@ -200,6 +210,7 @@ int tenant_key_revoke(struct db *db, int64_t tenant_id, int64_t key_id, struct e
         return db_fail(db, rc, err, "revoke key");
     if (!changed)
         return error_set(err, ERR_NOT_FOUND, "no such key");
+    cc_bump();
     return 0;
 }
 

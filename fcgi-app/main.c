@@ -30,6 +30,7 @@
 #include "../core/db.h"
 #include "../core/bounds.h"
 #include "../core/log.h"
+#include "../core/confcache.h"
 #include "../core/scoreboard.h"
 #include "../core/writegate.h"
 #include "../core/tenant.h"
@@ -119,8 +120,8 @@ static int serve(void)
         fprintf(stderr, "cartograph: cannot map the scoreboard\n");
         return 1;
     }
-    if (wg_create()) {
-        fprintf(stderr, "cartograph: cannot map the write gate\n");
+    if (wg_create() || cc_create()) {
+        fprintf(stderr, "cartograph: cannot map the shared pages\n");
         return 1;
     }
     routes_init();
