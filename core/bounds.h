@@ -43,6 +43,7 @@
 #define INGEST_BATCH_MAX_MS       50      /* write-lock hold per transaction */
 #define INGEST_FLUSH_MAX_MS       1000    /* parsed rows wait at most this long for a batch */
 #define INGEST_YIELD_MS           5       /* pause after a batch cut by INGEST_BATCH_MAX_MS */
+#define INGEST_PIPE_BATCHES       3       /* parsed batches in flight per run (reader + store thread) */
 #define INGEST_CACHE_KIB          (16 * 1024) /* page cache while an ingest runs */
 #define INGEST_TURN_MS            0       /* ingest turn length among concurrent ingests (0: one batch) */
 #define INGEST_CHECKPOINT_PAGES   256     /* an ingest checkpoints its WAL past this (pages) */

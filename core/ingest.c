@@ -22,6 +22,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +101,14 @@ struct entry {
     const char *detail;
 };
 
+/* Parsed lines on their way to the store: entries in input order, strings in arena. */
+struct batch {
+    struct arena arena;
+    struct entry *e; /* INGEST_BATCH_MAX_ROWS */
+    size_t n;
+    size_t bytes; /* line bytes parsed into it */
+};
+
 struct ingest {
     struct db *db;
     int64_t tenant_id;
@@ -117,14 +127,13 @@ struct ingest {
     uint64_t parsed_offset, parsed_lines;
 
     struct store_cache *cache; /* product ids of this tenant (shared, see cache_for) */
-    struct arena arena; /* strings of the pending entries */
-    struct entry *pending;
-    size_t npending;
-    int part; /* current file part (0: plain body) */
+    struct batch batches[INGEST_PIPE_BATCHES]; /* parsed rows in flight (see the pipeline) */
+    int part; /* current file part (0: plain body); reader side */
 
+    /* Writer side (the store thread while ingest_lines runs). */
     int64_t rate_t_ns;  /* end of the previous batch, for the rate gauge */
     double rate;
-    size_t target_rows; /* rows per batch that fit INGEST_BATCH_MAX_MS */
+    size_t target_rows; /* rows per batch that fit INGEST_BATCH_MAX_MS; atomic */
     bool limited;       /* memory_limits() applied (from the first batch on) */
 };
 
@@ -161,33 +170,35 @@ static long ingest_cache_kib(void)
 }
 
 /*
- * While a run writes, the connection checkpoints its own WAL frames as soon
- * as the WAL holds INGEST_CHECKPOINT_PAGES after one of its commits (PASSIVE:
- * the write lock is not held). Left to the default autocheckpoint (1000
- * pages, at whichever commit crosses the mark), copying and syncing the
- * ingest's pages fell to other workers' one-row writes: their p99 rose to
- * 340 ms. A fixed checkpoint after every batch cost an fsync per batch
- * even for small ones; the hook pays only when there is enough to copy.
+ * mmap during a run: CARTOGRAPH_INGEST_MMAP_BYTES (default 0, the
+ * connection's own setting, off). Pages mapped by mmap count in the worker's
+ * RSS like its page cache does; see design.md §9 for the A/B that decided it.
  */
-static int wal_hook(void *ctx, sqlite3 *conn, const char *name, int frames)
+static long long ingest_mmap_bytes(void)
 {
-    (void)ctx;
-    if (frames >= INGEST_CHECKPOINT_PAGES)
-        sqlite3_wal_checkpoint_v2(conn, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return SQLITE_OK;
+    static long long v = -1;
+    if (v < 0) {
+        const char *e = getenv("CARTOGRAPH_INGEST_MMAP_BYTES");
+        v = e && atoll(e) > 0 ? atoll(e) : 0;
+    }
+    return v;
 }
 
+/*
+ * The connection's WAL hook is not ingest's business: a server connection
+ * hands its checkpoints to the housekeeper through the write gate's hook
+ * (db_use_gate), and a connection without the gate (tools, tests) keeps
+ * SQLite's automatic checkpoint. Only the page cache (and mmap, when asked)
+ * change for the run.
+ */
 static void memory_limits(struct db *db, bool ingesting)
 {
-    char sql[64];
+    char sql[96];
     struct error e;
-    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%ld",
-             ingesting ? ingest_cache_kib() : (long)DB_CACHE_KIB);
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%ld;PRAGMA mmap_size=%lld",
+             ingesting ? ingest_cache_kib() : (long)DB_CACHE_KIB,
+             ingesting ? ingest_mmap_bytes() : 0LL);
     db_exec(db, sql, &e);
-    if (ingesting)
-        sqlite3_wal_hook(db_handle(db), wal_hook, NULL);
-    else
-        sqlite3_wal_autocheckpoint(db_handle(db), 1000); /* the default hook again */
 }
 
 /*
@@ -233,8 +244,21 @@ static struct store_cache *cache_for(int64_t tenant_id)
 static int writer_fd = -2;
 static int64_t turn_start_ns; /* > 0 while this worker holds the turn */
 
+/* CARTOGRAPH_INGEST_FLOCK=0 skips the turn (benchmarks/ingest/ab.sh measures both). */
+static bool flock_turns(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("CARTOGRAPH_INGEST_FLOCK");
+        v = !(e && strcmp(e, "0") == 0);
+    }
+    return v;
+}
+
 static void writer_lock(struct db *db, bool on)
 {
+    if (!flock_turns())
+        return;
     if (writer_fd == -2) {
         char path[1100];
         snprintf(path, sizeof(path), "%.1000s-ingest.lock", db_path(db));
@@ -286,8 +310,10 @@ static void ingest_new(struct db *db, int64_t tenant_id, struct ingest **out)
     ing->db = db;
     ing->tenant_id = tenant_id;
     ing->t0_ns = time_mono_ns();
-    arena_init(&ing->arena);
-    ing->pending = xmalloc(INGEST_BATCH_MAX_ROWS * sizeof(*ing->pending));
+    for (size_t i = 0; i < INGEST_PIPE_BATCHES; i++) {
+        arena_init(&ing->batches[i].arena);
+        ing->batches[i].e = xmalloc(INGEST_BATCH_MAX_ROWS * sizeof(struct entry));
+    }
     ing->target_rows = INGEST_BATCH_MAX_ROWS / 4;
     if (worker_ns_per_row > 0) {
         double fit = 0.7 * (double)batch_max_ns() / worker_ns_per_row;
@@ -305,8 +331,10 @@ void ingest_free(struct ingest *ing)
         sb_gauge_add(SBG_INGEST_ROWS_RATE, -(int64_t)ing->rate);
     if (ing->limited)
         memory_limits(ing->db, false);
-    arena_fini(&ing->arena);
-    free(ing->pending);
+    for (size_t i = 0; i < INGEST_PIPE_BATCHES; i++) {
+        arena_fini(&ing->batches[i].arena);
+        free(ing->batches[i].e);
+    }
     free(ing->idem_key);
     free(ing);
 }
@@ -515,11 +543,12 @@ static int error_insert(struct ingest *ing, const struct entry *e, enum error_co
 }
 
 /*
- * Write pending entries [from, npending) in one transaction, stopping early
+ * Write entries [from, bt->n) of a batch in one transaction, stopping early
  * when the batch has held the lock for INGEST_BATCH_MAX_MS. Returns the index
- * of the first entry not written, or -1.
+ * of the first entry not written, or -1. Writer side.
  */
-static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
+static ssize_t flush_one(struct ingest *ing, const struct batch *bt, size_t from,
+                         struct error *err)
 {
     struct store_batch *b = NULL;
     struct ingest_totals d = {0};
@@ -541,8 +570,8 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
     }
     store_batch_set_ingest(b, ing->id);
     store_batch_set_cache(b, cache_for(ing->tenant_id));
-    while (i < ing->npending) {
-        struct entry *e = &ing->pending[i++];
+    while (i < bt->n) {
+        const struct entry *e = &bt->e[i++];
         enum error_code code = e->code;
         const char *pointer = e->pointer, *detail = e->detail;
         d.received++;
@@ -581,7 +610,7 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
     for (int c = 0; c < ERR__COUNT; c++)
         all[c] = ing->by_code[c] + by_code[c];
     counts_json(all, &counts);
-    const struct entry *last = &ing->pending[i - 1];
+    const struct entry *last = &bt->e[i - 1];
     sqlite3_stmt *st = db_stmt(ing->db, SQL[SQL_RUN_UPDATE], err);
     if (!st)
         goto fail;
@@ -614,8 +643,11 @@ static ssize_t flush_one(struct ingest *ing, size_t from, struct error *err)
     double per = (double)(t1 - t0) / (double)(i - from);
     worker_ns_per_row = worker_ns_per_row > 0 ? 0.7 * worker_ns_per_row + 0.3 * per : per;
     double fit = 0.7 * (double)batch_max_ns() / worker_ns_per_row;
-    ing->target_rows = fit < 100 ? 100 : fit > INGEST_BATCH_MAX_ROWS ? INGEST_BATCH_MAX_ROWS
-                                                                   : (size_t)fit;
+    __atomic_store_n(&ing->target_rows,
+                     fit < 100                          ? (size_t)100
+                     : fit > INGEST_BATCH_MAX_ROWS ? (size_t)INGEST_BATCH_MAX_ROWS
+                                                        : (size_t)fit,
+                     __ATOMIC_RELAXED);
     sb_count(SBC_INGEST_ROWS_INSERTED, d.inserted);
     sb_count(SBC_INGEST_ROWS_DUP, d.duplicate);
     sb_count(SBC_INGEST_ROWS_FAILED, d.failed);
@@ -646,90 +678,260 @@ fail:
     return -1;
 }
 
-static int flush(struct ingest *ing, struct error *err)
+/* Store one batch, in as many transactions as the time bound needs. Writer side. */
+static int flush(struct ingest *ing, const struct batch *bt, struct error *err)
 {
     size_t i = 0;
-    while (i < ing->npending) {
-        ssize_t next = flush_one(ing, i, err);
+    while (i < bt->n) {
+        ssize_t next = flush_one(ing, bt, i, err);
         if (next < 0)
             return -1;
         /* Cut by the clock: give waiting writers a moment before taking the lock again. */
-        if ((size_t)next < ing->npending)
+        if ((size_t)next < bt->n)
             usleep(INGEST_YIELD_MS * 1000);
         i = (size_t)next;
         if (ing->hooks.between && ing->hooks.between(ing->hooks.ctx, err))
             return -1;
     }
-    ing->npending = 0;
-    arena_reset(&ing->arena);
     return 0;
 }
 
-/* The end of a run's input: never keep the turn while waiting for a client. */
-static void turn_release(struct ingest *ing)
+/* Parse one line into the batch. Reader side; touches no database. */
+static void add_line(struct ingest *ing, struct batch *bt, struct str line, bool too_long,
+                     uint64_t line_no, uint64_t end_offset)
 {
-    writer_turn_end(ing->db, true);
-}
-
-/* Pending strings above this size force a flush before the row limit. */
-#define PENDING_ARENA_BYTES (4 * 1024 * 1024)
-
-static int add_line(struct ingest *ing, struct str line, bool too_long, uint64_t line_no,
-                    uint64_t end_offset, size_t *arena_bytes, struct error *err)
-{
-    struct entry *e = &ing->pending[ing->npending++];
+    struct entry *e = &bt->e[bt->n++];
     struct error perr;
     e->part = ing->part;
     e->line = line_no;
     e->end_offset = end_offset;
-    *arena_bytes += line.len;
+    bt->bytes += line.len;
     if (too_long) {
         memset(&e->o, 0, sizeof(e->o));
         e->kind = ENTRY_ERROR;
         e->code = ERR_LINE_TOO_LONG;
         e->pointer = "";
-        e->detail = arena_sprintf(&ing->arena, "line is longer than %d bytes",
+        e->detail = arena_sprintf(&bt->arena, "line is longer than %d bytes",
                                   INGEST_LINE_MAX_BYTES);
-    } else if (order_parse(line.ptr, line.len, &ing->arena, &e->o, &perr)) {
+    } else if (order_parse(line.ptr, line.len, &bt->arena, &e->o, &perr)) {
         e->kind = ENTRY_ERROR;
         e->code = perr.code;
-        e->pointer = arena_strndup(&ing->arena, perr.pointer, strlen(perr.pointer));
-        e->detail = arena_strndup(&ing->arena, perr.detail, strlen(perr.detail));
+        e->pointer = arena_strndup(&bt->arena, perr.pointer, strlen(perr.pointer));
+        e->detail = arena_strndup(&bt->arena, perr.detail, strlen(perr.detail));
     } else {
         e->kind = ENTRY_ROW;
     }
-    /*
-     * A slow sender still sees its rows committed (and the idempotency lease
-     * renewed by the between hook) at least every INGEST_FLUSH_MAX_MS.
-     */
-    int64_t now = time_mono_ns();
-    if (ing->npending >= ing->target_rows || *arena_bytes > PENDING_ARENA_BYTES ||
-        now - (ing->rate_t_ns ? ing->rate_t_ns : ing->t0_ns) > INGEST_FLUSH_MAX_MS * 1000000LL) {
-        *arena_bytes = 0;
-        return flush(ing, err);
+}
+
+/* ======================== the pipeline ======================== */
+
+/*
+ * One request used one core of two: parsing and validating a line (jansson,
+ * ~8 µs) and storing it (~14 µs) ran one after the other. ingest_lines()
+ * therefore splits them. The calling thread (the reader) reads the source,
+ * splits and parses lines into a batch and hands full batches to a store
+ * thread (the writer), which owns the run's database connection until
+ * ingest_lines() returns: it takes the write gate, stores, commits and runs
+ * hooks.between, all on that one thread (the gate is a pthread mutex and the
+ * connection is opened NOMUTEX, so begin, commit and rollback must stay on
+ * one thread). The reader never touches the database while the writer runs.
+ *
+ *   reader: take a free batch ─▶ parse lines into it ─▶ queue it ─▶ ...
+ *   writer: take a queued batch ─▶ BEGIN…COMMIT (≤ N rows, ≤ T ms) ─▶ free it
+ *
+ * INGEST_PIPE_BATCHES batches exist per run, so at most that many are parsed
+ * and not yet committed (one being filled, the others queued or being
+ * stored): memory stays bounded, and a reader ahead of the writer waits for
+ * a free batch (backpressure reaches the client through the socket).
+ *
+ * Ends: at the end of the input the reader queues its last batch and waits
+ * for the writer to store everything queued. A source error (client gone,
+ * corrupt gzip) drops the batch being filled, as the sequential code dropped
+ * its pending rows, but the batches already queued are stored: they were
+ * handed over, as a flush was. A writer error (database, a between hook)
+ * stops the writer from storing anything more; the reader sees it at its next
+ * hand-over and returns it. Either way ingest_lines() returns only after the
+ * writer has stopped, so the committed counters and the checkpoint
+ * (parsed_offset: a tus chunk is resumed from there, never applied twice)
+ * are final when the caller reads them. A worker killed mid-run loses both
+ * threads at once; SQLite rolls back the open batch and the gate passes on
+ * (EOWNERDEAD).
+ *
+ * The writer thread blocks every signal (SIGTERM is the reader's business).
+ * jansson's allocator is switched per line by order_parse() (a process-wide
+ * setting), so the writer must not use jansson: it does not (store, run rows,
+ * the idempotency lease are plain SQL).
+ */
+struct pipe {
+    struct ingest *ing;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch *queued[INGEST_PIPE_BATCHES]; /* FIFO */
+    size_t qhead, qn;
+    struct batch *free[INGEST_PIPE_BATCHES];
+    size_t nfree;
+    bool done;   /* reader: nothing more will be queued */
+    bool failed; /* writer: stopped on err */
+    struct error err;
+};
+
+static void *writer_main(void *arg)
+{
+    struct pipe *p = arg;
+    struct ingest *ing = p->ing;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->qn == 0 && !p->done)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->qn == 0)
+            break;
+        struct batch *bt = p->queued[p->qhead];
+        p->qhead = (p->qhead + 1) % INGEST_PIPE_BATCHES;
+        p->qn--;
+        bool skip = p->failed;
+        pthread_mutex_unlock(&p->mu);
+        struct error err;
+        error_clear(&err);
+        int rc = skip ? 0 : flush(ing, bt, &err);
+        pthread_mutex_lock(&p->mu);
+        if (rc && !p->failed) {
+            p->failed = true;
+            p->err = err;
+        }
+        p->free[p->nfree++] = bt;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    writer_turn_end(ing->db, true); /* never keep the turn while waiting for a client */
+    return NULL;
+}
+
+static int pipe_start(struct ingest *ing, struct pipe *p, pthread_t *th, struct error *err)
+{
+    sigset_t all, old;
+    memset(p, 0, sizeof(*p));
+    p->ing = ing;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    for (size_t i = 0; i < INGEST_PIPE_BATCHES; i++)
+        p->free[p->nfree++] = &ing->batches[i];
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(th, NULL, writer_main, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        return error_set(err, ERR_INTERNAL, "cannot start the ingest store thread: %s",
+                         strerror(rc));
     }
     return 0;
 }
+
+/* A free batch, emptied; NULL once the writer has failed. */
+static struct batch *pipe_take(struct pipe *p)
+{
+    struct batch *bt = NULL;
+    pthread_mutex_lock(&p->mu);
+    while (p->nfree == 0 && !p->failed)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (!p->failed)
+        bt = p->free[--p->nfree];
+    pthread_mutex_unlock(&p->mu);
+    if (bt) {
+        arena_reset(&bt->arena);
+        bt->n = 0;
+        bt->bytes = 0;
+    }
+    return bt;
+}
+
+/* Queue a batch for the writer (non-empty). -1 once the writer has failed. */
+static int pipe_put(struct pipe *p, struct batch *bt)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->mu);
+    if (p->failed) {
+        p->free[p->nfree++] = bt;
+        rc = -1;
+    } else {
+        p->queued[(p->qhead + p->qn) % INGEST_PIPE_BATCHES] = bt;
+        p->qn++;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+/* No more batches: wait for the writer to store what is queued and stop. -1: it failed. */
+static int pipe_finish(struct pipe *p, pthread_t th, struct error *err)
+{
+    pthread_mutex_lock(&p->mu);
+    p->done = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(th, NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    if (!p->failed)
+        return 0;
+    *err = p->err;
+    return -1;
+}
+
+/* Pending strings above this size hand the batch over before the row limit. */
+#define PENDING_ARENA_BYTES (4 * 1024 * 1024)
 
 int ingest_lines(struct ingest *ing, struct source *src, uint64_t base_offset,
                  uint64_t base_line, bool final, struct error *err)
 {
     struct ndjson r;
     struct str line;
-    bool too_long;
-    size_t arena_bytes = 0;
-    int rc = -1, n;
+    struct pipe p;
+    pthread_t th;
+    bool too_long, src_failed = false;
+    int n = 0;
+    if (pipe_start(ing, &p, &th, err))
+        return -1;
     ndjson_init(&r, src, INGEST_LINE_MAX_BYTES, base_offset, base_line, !final);
-    while ((n = ndjson_next(&r, &line, &too_long)) == 1)
-        if (add_line(ing, line, too_long, r.line_no, r.offset, &arena_bytes, err))
-            goto out;
-    if (n < 0) {
-        *err = src->error;
-        goto out;
+    int64_t put_ns = time_mono_ns();
+    struct batch *bt = pipe_take(&p);
+    while (bt && (n = ndjson_next(&r, &line, &too_long)) == 1) {
+        add_line(ing, bt, line, too_long, r.line_no, r.offset);
+        /*
+         * A slow sender still sees its rows committed (and the idempotency
+         * lease renewed by the between hook) at least every INGEST_FLUSH_MAX_MS.
+         */
+        int64_t now = time_mono_ns();
+        if (bt->n >= __atomic_load_n(&ing->target_rows, __ATOMIC_RELAXED) ||
+            bt->bytes > PENDING_ARENA_BYTES || now - put_ns > INGEST_FLUSH_MAX_MS * 1000000LL) {
+            put_ns = now;
+            if (pipe_put(&p, bt))
+                bt = NULL;
+            else {
+                if (ing->hooks.progress)
+                    ing->hooks.progress(ing->hooks.ctx);
+                bt = pipe_take(&p);
+            }
+        }
     }
-    rc = flush(ing, err);
-out:
-    turn_release(ing);
+    if (bt && n < 0) {
+        src_failed = true;
+        *err = src->error;
+    } else if (bt && bt->n) {
+        pipe_put(&p, bt); /* a failure is the writer's, reported by pipe_finish */
+    } else if (bt) {
+        pthread_mutex_lock(&p.mu);
+        p.free[p.nfree++] = bt;
+        pthread_mutex_unlock(&p.mu);
+    }
+    /* A writer failure wins over a source error: it is what stopped the rows. */
+    struct error werr;
+    int rc = pipe_finish(&p, th, &werr);
+    if (rc)
+        *err = werr;
+    else if (src_failed)
+        rc = -1;
     ndjson_fini(&r);
     return rc;
 }

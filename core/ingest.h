@@ -35,8 +35,17 @@ enum ingest_state { INGEST_RUNNING = 0, INGEST_COMPLETE = 1, INGEST_FAILED = 2,
                     INGEST_TERMINATED = 3 };
 
 struct ingest_hooks {
-    /* Called after each committed batch, outside any transaction; -1 stops the run. */
+    /*
+     * Called after each committed batch, outside any transaction, on the
+     * thread that stores the batches (it owns the connection meanwhile, see
+     * ingest_lines); may use the run's connection; -1 stops the run.
+     */
     int (*between)(void *ctx, struct error *err);
+    /*
+     * Called on the caller's thread each time a batch of parsed lines is
+     * handed to the store thread; must not touch the database. May be NULL.
+     */
+    void (*progress)(void *ctx);
     void *ctx;
 };
 
@@ -79,6 +88,11 @@ int ingest_body(struct ingest *ing, struct source *body, const char *content_typ
  * otherwise it is left for the next call. The committed checkpoint (offset
  * after the last committed line, and its line number) is stored with every
  * batch and readable with ingest_checkpoint(). For resumable uploads.
+ *
+ * Lines are parsed on the calling thread and stored by a second thread that
+ * uses the run's connection until this returns (ingest.c, "the pipeline"):
+ * the caller must not use that connection from another thread meanwhile.
+ * ingest_body() runs through here too.
  */
 int ingest_lines(struct ingest *ing, struct source *src, uint64_t base_offset,
                  uint64_t base_line, bool final, struct error *err);

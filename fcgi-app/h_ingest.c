@@ -97,11 +97,20 @@ static void publish(struct ingest_ctx *c)
     c->rate = rate;
 }
 
-/* Between batches: keep the idempotency lease alive and the queue metrics fresh. */
+/* Each batch handed to the store thread (request thread): the queue metrics. */
+static void progress(void *ctx)
+{
+    publish(ctx);
+}
+
+/*
+ * Between committed batches, on the store thread that owns the connection
+ * meanwhile (ingest.h): keep the idempotency lease alive. Nothing here reads
+ * what the request thread writes (req->bytes_in is publish()'s).
+ */
 static int between(void *ctx, struct error *err)
 {
     struct ingest_ctx *c = ctx;
-    publish(c);
     if (!c->req->idem)
         return 0;
     int64_t now = time_now_ms();
@@ -115,7 +124,7 @@ int h_ingest_orders(struct req *req, struct resp *resp, struct error *err)
 {
     struct ingest *ing = NULL;
     struct ingest_ctx c = {req, time_now_ms(), time_mono_ns(), 0, 0};
-    struct ingest_hooks hooks = {between, &c};
+    struct ingest_hooks hooks = {between, progress, &c};
     int rc = -1;
 
     sb_gauge_add(SBG_INGEST_QUEUE, 1);

@@ -99,7 +99,7 @@ static int append(struct req *req, struct tus_upload *u, uint64_t offset, struct
     const char *h = req_env(req, "HTTP_UPLOAD_CHECKSUM");
     if (h && tus_checksum_parse(h, &ck, err))
         return -1;
-    struct ingest_hooks hooks = {between, req};
+    struct ingest_hooks hooks = {between, NULL, req};
     sb_gauge_add(SBG_INGEST_QUEUE, 1);
     int rc = tus_append(u, offset, req_source(req), h ? &ck : NULL, &hooks, err);
     sb_gauge_add(SBG_INGEST_QUEUE, -1);
