@@ -38,9 +38,11 @@
 
 #define CHECKPOINT_WAL_BYTES (64LL << 20) /* = journal_size_limit */
 #define TICK_MS              100
-#define CHECKPOINT_RESTART_FRAMES 4096 /* 16 MiB of WAL: start it over */
+#define CHECKPOINT_RESTART_FRAMES 8192 /* 32 MiB of WAL: start it over */
 #define CHECKPOINT_GATE_WAIT_MS 50     /* for the gate, before the restart pass */
 #define CHECKPOINT_READER_WAIT_MS 2    /* for readers, with writers held */
+#define CHECKPOINT_CATCHUP_PASSES 3    /* PASSIVE passes before the gated one ... */
+#define CHECKPOINT_TAIL_FRAMES    256  /* ... unless this few frames are left */
 #define PURGE_EVERY_MS       60000
 
 static volatile sig_atomic_t stopping;
@@ -77,11 +79,16 @@ static void checkpoint_round(struct db *db, struct ckpt_stats *cs)
     struct error err;
     int log = 0, done = 0;
     int64_t t0 = time_mono_ns(), gate_ns = 0;
-    if (db_checkpoint(db, DB_CHECKPOINT_PASSIVE, 0, &log, &done, &err)) {
-        /* BUSY: a worker is checkpointing itself (this process was slow to answer). */
-        if (err.code != ERR_DB_BUSY)
-            log_msg("warn", "housekeeper: checkpoint: %s", err.detail);
-        return;
+    /* Catch up off the gate while writers append, so the gated pass has little left. */
+    for (int pass = 0; pass < CHECKPOINT_CATCHUP_PASSES; pass++) {
+        if (db_checkpoint(db, DB_CHECKPOINT_PASSIVE, 0, &log, &done, &err)) {
+            /* BUSY: a worker is checkpointing itself (this process was slow to answer). */
+            if (err.code != ERR_DB_BUSY)
+                log_msg("warn", "housekeeper: checkpoint: %s", err.detail);
+            return;
+        }
+        if (log - done <= CHECKPOINT_TAIL_FRAMES)
+            break;
     }
     if (log >= CHECKPOINT_RESTART_FRAMES && wg_lock(CHECKPOINT_GATE_WAIT_MS) == 0) {
         int64_t g0 = time_mono_ns();
