@@ -41,6 +41,7 @@ struct wg_region {
 
 static struct wg_region *wg;
 static uint64_t my_bit;
+static int32_t my_pid; /* getpid() is a system call; set by wg_attach() after fork */
 
 static long futex(void *word, int op, uint32_t val, const struct timespec *ts)
 {
@@ -89,6 +90,7 @@ bool wg_active(void)
 void wg_attach(unsigned slot)
 {
     my_bit = slot < 64 ? 1ull << slot : 0;
+    my_pid = (int32_t)getpid();
 }
 
 void wg_slot_reset(unsigned slot)
@@ -120,7 +122,7 @@ int wg_lock(int64_t timeout_ms)
 {
     if (!wg)
         return 0;
-    int32_t me = (int32_t)getpid();
+    int32_t me = my_pid ? my_pid : (int32_t)getpid();
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     int64_t ns = (int64_t)deadline.tv_nsec + timeout_ms * 1000000;

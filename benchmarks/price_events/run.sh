@@ -6,7 +6,8 @@
 # p50/p99; then rate-limit accuracy (accuracy.py). Appends one line to
 # docs/benchmarks.md.
 #
-#   benchmarks/price_events/run.sh [DURATION_S=8] [ROUNDS=3]   (WORKERS=2)
+#   benchmarks/price_events/run.sh [DURATION_S=8] [ROUNDS=3]
+#   env: WORKERS (default 2), NO_DOC=1 (print only, do not append)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -80,4 +81,4 @@ PY
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 line="- $(date -u +%Y-%m-%dT%H:%MZ) \`benchmarks/price_events/run.sh $DUR $ROUNDS\` ($(nproc) cores, $cpu; lighttpd, $WORKERS workers, wrk -t2 -c$CONN -d${DUR}s, Idempotency-Key + event_id per request, $PRODUCTS products, medians of $ROUNDS alternated rounds): $summary"
 echo "$line"
-echo "$line" | benchmarks/append_result.py "## Price events"
+[ "${NO_DOC:-0}" = 1 ] || echo "$line" | benchmarks/append_result.py "## Price events"
