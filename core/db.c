@@ -18,6 +18,7 @@
 #include "bounds.h"
 #include "migrations.h"
 #include "timefmt.h"
+#include "walbuf.h"
 #include "writegate.h"
 #include "xmalloc.h"
 
@@ -146,7 +147,7 @@ int db_open(const char *path, int flags, struct db **out, struct error *err)
     *out = NULL;
     db->path = xstrdup(path);
     db->busy_limit_ms = DB_BUSY_TIMEOUT_MS;
-    int rc = sqlite3_open_v2(path, &db->conn, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &db->conn, oflags | SQLITE_OPEN_NOMUTEX, walbuf_vfs_name());
     if (rc != SQLITE_OK) {
         error_set(err, ERR_INTERNAL, "cannot open database %s: %s", path,
                   db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
