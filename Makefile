@@ -12,7 +12,7 @@
 SHELL      := /bin/bash
 CC         ?= cc
 PORT       ?= 8080
-WORKERS    ?= $(shell nproc)
+WORKERS    ?= $(shell echo $$((2 * $$(nproc))))
 VAR_DIR    ?= var
 FRONT      ?= lighttpd
 

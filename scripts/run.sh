@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 PORT=${PORT:-8080}
-WORKERS=${WORKERS:-$(nproc)}
+WORKERS=${WORKERS:-$((2 * $(nproc)))}
 VAR_DIR=${VAR_DIR:-var}
 FRONT=${FRONT:-lighttpd}
 export BUILD
