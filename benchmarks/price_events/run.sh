@@ -7,11 +7,11 @@
 # docs/benchmarks.md.
 #
 #   benchmarks/price_events/run.sh [DURATION_S=8] [ROUNDS=3]
-#   env: WORKERS (default 2), NO_DOC=1 (print only, do not append)
+#   env: WORKERS (default 2 x nproc, as make run), NO_DOC=1 (print only, do not append)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-DUR=${1:-8}; ROUNDS=${2:-3}; WORKERS=${WORKERS:-2}; CONN=16; PRODUCTS=100
+DUR=${1:-8}; ROUNDS=${2:-3}; WORKERS=${WORKERS:-$((2 * $(nproc)))}; CONN=16; PRODUCTS=100
 make -s "$BUILD/cartograph" >/dev/null
 TMP=$(mktemp -d /tmp/cartograph-bench-price.XXXXXX)
 cleanup() { scripts/stack.sh stop "$TMP/var" >/dev/null 2>&1 || true; rm -rf "$TMP"; }
