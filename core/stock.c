@@ -132,7 +132,7 @@ struct stock_request {
     int64_t elapsed_ms;
     int64_t lock_wait_ms;
     int64_t max_group_ms;  /* longest commit group, lock taken to COMMIT issued */
-    int64_t max_commit_ms; /* longest COMMIT (with any automatic checkpoint) */
+    int64_t max_commit_ms; /* longest COMMIT */
     bool locked; /* took advisory locks */
 };
 
