@@ -90,7 +90,7 @@
 #define STOCK_PRODUCT_EVENTS_MAX 4096   /* events of one product in one request (one transaction) */
 #define STOCK_GROUP_EVENTS      4096    /* events per commit group (whole products) */
 #define STOCK_GROUP_MAX_MS      25      /* a commit group takes no new product after this long */
-#define STOCK_GROUP_YIELD_MS    5       /* write lock left free between commit groups */
+#define STOCK_GROUP_YIELD_MS    5       /* write lock left free between commit groups (ungated connections) */
 #define STOCK_ERRORS_MAX        100     /* validation errors listed in a 400 */
 #define STOCK_LOCK_LEASE_MS     10000   /* advisory product locks of multi-group requests */
 #define STOCK_LOCK_WAIT_MAX_MS  12000   /* then 503 stock_locked; > lease, < IDEM_LEASE_MS */

@@ -290,6 +290,11 @@ void db_use_gate(struct db *db)
     sqlite3_wal_hook(db->conn, wal_hook, db); /* replaces the automatic checkpoint */
 }
 
+bool db_gated(const struct db *db)
+{
+    return db->gated;
+}
+
 static void gate_release(struct db *db)
 {
     if (!db->gate_held)

@@ -57,6 +57,8 @@ void db_done(struct db *db, sqlite3_stmt *st);
  * db_commit() (writegate.h). A no-op when the process has no gate.
  */
 void db_use_gate(struct db *db);
+/* True once db_use_gate() has put the connection behind the gate. */
+bool db_gated(const struct db *db);
 
 /*
  * BEGIN IMMEDIATE (after the write gate, if any), measuring the lock wait

@@ -1072,9 +1072,12 @@ int stock_apply(struct db *db, int64_t tenant_id, struct stock_request *r, stock
             /*
              * Leave the write lock free for a moment: SQLite's busy handler
              * has no queue, and a writer that re-takes the lock microseconds
-             * after COMMIT starves every small writer waiting in it.
+             * after COMMIT starves every small writer waiting in it. Behind
+             * the write gate the next db_begin() lets a queued writer go
+             * first by itself (writegate.h).
              */
-            sleep_ms(STOCK_GROUP_YIELD_MS);
+            if (!db_gated(db))
+                sleep_ms(STOCK_GROUP_YIELD_MS);
             if (r->locked && lock_renew(db, &lk, r, err))
                 goto out;
             if (tick && tick(tick_ctx, err))
