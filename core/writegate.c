@@ -22,6 +22,9 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -152,8 +155,18 @@ int wg_lock(int64_t timeout_ms)
 
 void wg_unlock(void)
 {
-    if (wg)
-        pthread_mutex_unlock(&wg->mu);
+    if (!wg)
+        return;
+    int rc = pthread_mutex_unlock(&wg->mu);
+    if (rc) {
+        /*
+         * Only a caller that does not hold the gate gets here (EPERM: another
+         * thread took it). Left alone, every writer would wait on a gate no
+         * one can release; dying hands it on through EOWNERDEAD instead.
+         */
+        fprintf(stderr, "writegate: unlock failed (%s); aborting\n", strerror(rc));
+        abort();
+    }
 }
 
 uint64_t wg_owner_deaths(void)

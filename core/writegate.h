@@ -50,6 +50,8 @@ void wg_slot_reset(unsigned slot);
 /*
  * Take the gate, waiting at most timeout_ms. 0: held; -1: timed out (or a
  * nested call, a bug: errno EDEADLK). A no-op returning 0 without a gate.
+ * The thread that took it must release it (a mutex); wg_unlock() from any
+ * other thread aborts the process rather than leave the gate stuck.
  */
 int wg_lock(int64_t timeout_ms);
 void wg_unlock(void);
