@@ -118,13 +118,18 @@ new_tenant() { # NAME -> TENANT_ID TENANT_KEY
   [ "$STATUS" = 201 ] || fail "new_tenant $1" "status $STATUS"
 }
 
-# A sanitizer report or a worker killed by a signal in any stack's logs fails the file.
+# A sanitizer report, a worker killed by a signal, or a handler that left a
+# statement or transaction open, in any stack's logs, fails the file.
 check_logs() {
   local v
   for v in "${STACKS[@]:-}"; do
     [ -n "$v" ] && [ -d "$v/log" ] || continue
     if grep -qsE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$v"/log/*.out; then
       fail "sanitizer report in $v/log" "$(grep -hsE 'ERROR|runtime error' "$v"/log/*.out | head -3)"
+    fi
+    if grep -qsE 'left a (statement unreset|transaction open)' "$v/log/cartograph.log"; then
+      fail "a handler left a statement or transaction open in $v" \
+        "$(grep -hE 'left a (statement unreset|transaction open)' "$v/log/cartograph.log" | head -2)"
     fi
     if [ "${EXPECT_WORKER_DEATHS:-0}" != 1 ] && grep -qs 'killed by signal' "$v/log/cartograph.log"; then
       fail "a worker crashed in $v" "$(grep -h 'killed by signal' "$v/log/cartograph.log" | head -2)"
