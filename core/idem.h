@@ -29,6 +29,7 @@
 #include "error.h"
 
 #define IDEM_RETENTION_MS (24LL * 3600 * 1000)
+#define IDEM_PURGE_BATCH  2000 /* expired keys deleted per write transaction */
 #define IDEM_LEASE_MS     15000 /* renewed by long requests at least this often */
 #define IDEM_ROUTE_MAX    64
 

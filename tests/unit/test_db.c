@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "idem.h"
 #include "migrations.h"
 #include "partition.h"
 
@@ -189,5 +190,34 @@ Test(db, migration_below_user_version_still_runs)
     cr_assert_eq(n, (int64_t)MIGRATIONS_COUNT, "every skipped migration ran once");
     cr_assert_eq(db_schema_version(db), last->version);
     cr_assert_eq(db_migrate(db, &err), 0, "and nothing runs twice");
+    db_close(db);
+}
+
+/* Expired keys go in bounded transactions; fresh ones and live claims stay. */
+Test(db, idempotency_purge_deletes_in_batches)
+{
+    struct db *db;
+    struct error err;
+    cr_assert_eq(db_open(path, DB_OPEN_MIGRATE, &db, &err), 0, "%s", err.detail);
+    int64_t now = 10LL * IDEM_RETENTION_MS, old = now - IDEM_RETENTION_MS - 1;
+    char sql[600];
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d) "
+             "INSERT INTO idempotency_keys(tenant_id, route, key, state, owner, lease_until, "
+             "created_at) SELECT 1, 'r', 'old-' || i, 1, 'o', 0, %lld - i / 3 FROM s",
+             2 * IDEM_PURGE_BATCH + 500, (long long)old);
+    cr_assert_eq(db_exec(db, sql, &err), 0, "%s", err.detail);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO idempotency_keys(tenant_id, route, key, state, owner, lease_until, "
+             "created_at) VALUES (1, 'r', 'fresh', 1, 'o', 0, %lld), "
+             "(1, 'r', 'old-claim-alive', 0, 'o', %lld, %lld)",
+             (long long)now, (long long)now + 5000, (long long)old);
+    cr_assert_eq(db_exec(db, sql, &err), 0, "%s", err.detail);
+    int purged = idem_purge(db, now, &err);
+    cr_assert_eq(purged, 2 * IDEM_PURGE_BATCH + 500, "%d: %s", purged, err.detail);
+    int64_t n;
+    cr_assert_eq(db_query_i64(db, "SELECT count(*) FROM idempotency_keys", &n, &err), 0);
+    cr_assert_eq(n, 2, "the fresh key and the live claim stay");
+    cr_assert_eq(idem_purge(db, now, &err), 0);
     db_close(db);
 }
