@@ -12,27 +12,24 @@
 #include "db.h"
 #include "settings.h"
 #include "tenant.h"
+#include "scratch.h"
 
-static char dir[256];
-static char path[300];
+static char dir[SCRATCH_DIR_MAX];
+static char path[SCRATCH_PATH_MAX];
 static struct db *db;
 
 static void setup(void)
 {
     struct error err;
-    snprintf(dir, sizeof(dir), "/tmp/cg-test-cc-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/t.db", dir);
+    scratch_make(dir, path, "cc");
     cr_assert_eq(db_open(path, DB_OPEN_MIGRATE, &db, &err), 0, "%s", err.detail);
 }
 
 static void teardown(void)
 {
-    char cmd[400];
     cc_destroy();
     db_close(db);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    scratch_remove(dir);
 }
 
 TestSuite(confcache, .init = setup, .fini = teardown);

@@ -12,23 +12,20 @@
 #include "idem.h"
 #include "migrations.h"
 #include "partition.h"
+#include "scratch.h"
 
-static char dir[256];
-static char path[300];
+static char dir[SCRATCH_DIR_MAX];
+static char path[SCRATCH_PATH_MAX];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/cg-test-db-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/t.db", dir);
+    scratch_make(dir, path, "db");
     partition_cache_reset();
 }
 
 static void teardown(void)
 {
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    scratch_remove(dir);
 }
 
 TestSuite(db, .init = setup, .fini = teardown);

@@ -13,27 +13,24 @@
 #include "store_catalog.h"
 #include "tenant.h"
 #include "timefmt.h"
+#include "scratch.h"
 
-static char dir[256];
-static char path[300];
+static char dir[SCRATCH_DIR_MAX];
+static char path[SCRATCH_PATH_MAX];
 static struct db *db;
 
 static void setup(void)
 {
     struct error err;
-    snprintf(dir, sizeof(dir), "/tmp/cg-test-gen-load-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/t.db", dir);
+    scratch_make(dir, path, "gen-load");
     partition_cache_reset();
     cr_assert_eq(db_open(path, DB_OPEN_MIGRATE, &db, &err), 0, "%s", err.detail);
 }
 
 static void teardown(void)
 {
-    char cmd[400];
     db_close(db);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    scratch_remove(dir);
 }
 
 TestSuite(store_cat, .init = setup, .fini = teardown);

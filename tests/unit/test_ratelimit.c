@@ -10,25 +10,22 @@
 
 #include "db.h"
 #include "ratelimit.h"
+#include "scratch.h"
 
-static char dir[256], path[300];
+static char dir[SCRATCH_DIR_MAX], path[SCRATCH_PATH_MAX];
 static struct db *db;
 
 static void setup(void)
 {
     struct error err;
-    snprintf(dir, sizeof(dir), "/tmp/cg-test-rl-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/t.db", dir);
+    scratch_make(dir, path, "rl");
     cr_assert_eq(db_open(path, DB_OPEN_MIGRATE, &db, &err), 0, "%s", err.detail);
 }
 
 static void teardown(void)
 {
-    char cmd[400];
     db_close(db);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    scratch_remove(dir);
 }
 
 TestSuite(ratelimit, .init = setup, .fini = teardown);

@@ -17,8 +17,9 @@
 #include "stock.h"
 #include "tenant.h"
 #include "timefmt.h"
+#include "scratch.h"
 
-static char dir[256], path[300];
+static char dir[SCRATCH_DIR_MAX], path[SCRATCH_PATH_MAX];
 static struct db *db;
 static int64_t tenant;
 
@@ -37,9 +38,7 @@ static void setup(void)
     struct error err;
     struct tenant t;
     char key[API_KEY_LEN + 1];
-    snprintf(dir, sizeof(dir), "/tmp/cg-test-stock-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/t.db", dir);
+    scratch_make(dir, path, "stock");
     partition_cache_reset();
     cr_assert_eq(db_open(path, DB_OPEN_MIGRATE, &db, &err), 0, "%s", err.detail);
     cr_assert_eq(tenant_create(db, "t", &t, key, &err), 0);
@@ -50,10 +49,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[400];
     db_close(db);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    scratch_remove(dir);
 }
 
 TestSuite(stock, .init = setup, .fini = teardown);

@@ -14,15 +14,14 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "scratch.h"
 
-static char dir[256];
-static char path[300];
+static char dir[SCRATCH_DIR_MAX];
+static char path[SCRATCH_PATH_MAX];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/cg-test-wb-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/t.db", dir);
+    scratch_make(dir, path, "wb");
     struct db *db;
     struct error err;
     cr_assert_eq(db_open(path, 0, &db, &err), 0, "%s", err.detail);
@@ -33,9 +32,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    scratch_remove(dir);
 }
 
 TestSuite(walbuf, .init = setup, .fini = teardown);

@@ -16,24 +16,21 @@
 #include "db.h"
 #include "timefmt.h"
 #include "writegate.h"
+#include "scratch.h"
 
-static char dir[256];
-static char path[300];
+static char dir[SCRATCH_DIR_MAX];
+static char path[SCRATCH_PATH_MAX];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/cg-test-wg-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/t.db", dir);
+    scratch_make(dir, path, "wg");
     cr_assert_eq(wg_create(), 0);
 }
 
 static void teardown(void)
 {
-    char cmd[400];
     wg_destroy();
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    scratch_remove(dir);
 }
 
 TestSuite(writegate, .init = setup, .fini = teardown);
