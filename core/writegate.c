@@ -184,8 +184,11 @@ bool wg_checkpoint_request(void)
 
 bool wg_checkpoint_wait(int64_t timeout_ms)
 {
-    if (!wg)
+    if (!wg) {
+        struct timespec ts = ns_to_ts(timeout_ms * 1000000);
+        nanosleep(&ts, NULL); /* still a wait: callers loop on this */
         return false;
+    }
     if (atomic_load(&wg->ckpt) == 0) {
         struct timespec ts = ns_to_ts(timeout_ms * 1000000);
         futex(&wg->ckpt, FUTEX_WAIT, 0, &ts);

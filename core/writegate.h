@@ -65,7 +65,7 @@ uint64_t wg_owner_deaths(void);
 bool wg_checkpoint_request(void);
 /*
  * Housekeeper: wait up to timeout_ms for a request. Returns true (and clears
- * it) when one was made.
+ * it) when one was made. Without a gate it sleeps timeout_ms and returns false.
  */
 bool wg_checkpoint_wait(int64_t timeout_ms);
 
