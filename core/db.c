@@ -32,6 +32,7 @@ struct db {
     sqlite3 *conn;
     int64_t busy_since_ns; /* start of the current wait for a lock */
     int64_t busy_limit_ms; /* longest wait (DB_BUSY_TIMEOUT_MS but in db_checkpoint) */
+    int64_t busy_deadline_ns; /* db_checkpoint: end of all its waits together (0: none) */
     char *path;
     int64_t lock_wait_ns;
     struct stmt_slot *last; /* most recent db_stmt(): db_done's usual match */
@@ -111,7 +112,7 @@ static int busy_wait(void *arg, int count)
     if (count == 0)
         db->busy_since_ns = now;
     int64_t waited_us = (now - db->busy_since_ns) / 1000;
-    if (waited_us >= db->busy_limit_ms * 1000)
+    if (waited_us >= db->busy_limit_ms * 1000 || (db->busy_deadline_ns && now >= db->busy_deadline_ns))
         return 0;
     long sleep_us = waited_us < 2000 ? 100 : waited_us < 100000 ? 250 : 1000;
     struct timespec ts = {0, sleep_us * 1000};
@@ -402,12 +403,18 @@ int db_checkpoint(struct db *db, enum db_checkpoint_mode mode, int64_t max_wait_
                   int *wal_frames, int *done_frames, struct error *err)
 {
     int log = 0, ckpt = 0;
+    /*
+     * RESTART waits for each read mark in turn, each a new busy episode; the
+     * deadline bounds them together (per episode, 2 ms became up to 20 ms).
+     */
     db->busy_limit_ms = max_wait_ms;
+    db->busy_deadline_ns = time_mono_ns() + max_wait_ms * 1000000;
     int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL,
                                        mode == DB_CHECKPOINT_RESTART ? SQLITE_CHECKPOINT_RESTART
                                                                      : SQLITE_CHECKPOINT_PASSIVE,
                                        &log, &ckpt);
     db->busy_limit_ms = DB_BUSY_TIMEOUT_MS;
+    db->busy_deadline_ns = 0;
     if (wal_frames)
         *wal_frames = log;
     if (done_frames)

@@ -90,7 +90,15 @@ static void checkpoint_round(struct db *db, struct ckpt_stats *cs)
         if (log - done <= CHECKPOINT_TAIL_FRAMES)
             break;
     }
-    if (log >= CHECKPOINT_RESTART_FRAMES && wg_lock(CHECKPOINT_GATE_WAIT_MS) == 0) {
+    /*
+     * Caught up (nothing left to copy): the next writer starts the WAL over
+     * by itself unless a reader is still on it, and holding the writers for a
+     * RESTART took 1-20 ms even then (waiting out readers). Force it only when
+     * the catch-up could not finish or the WAL kept growing anyway.
+     */
+    bool caught_up = log == done;
+    if (log >= CHECKPOINT_RESTART_FRAMES && (!caught_up || log >= 2 * CHECKPOINT_RESTART_FRAMES) &&
+        wg_lock(CHECKPOINT_GATE_WAIT_MS) == 0) {
         int64_t g0 = time_mono_ns();
         int rc = db_checkpoint(db, DB_CHECKPOINT_RESTART, CHECKPOINT_READER_WAIT_MS, &log,
                                &done, &err);
