@@ -5,6 +5,9 @@
  *   POST /api/v1/_debug/upload?sleep_ms=M   reads the body as it arrives and
  *        reports when the first byte came; writes VAR/tmp/upload-first-byte
  *        the moment it does, so a test can see it while the client still sends
+ *   POST /api/v1/_debug/write-hold?ms=M     opens a write transaction (the write
+ *        gate and SQLite's lock), writes VAR/tmp/write-hold with its pid, holds
+ *        it M ms and rolls back: a test kills the worker in the middle
  *
  * They exist to prove, against the real front server, that responses and
  * Content-Length uploads stream (DESIGN §3) and that SIGTERM drains. They are
@@ -16,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/db.h"
 #include "../core/timefmt.h"
 #include "app.h"
 #include "handlers.h"
@@ -94,5 +98,31 @@ int h_debug_upload(struct req *req, struct resp *resp, struct error *err)
                 (unsigned long long)total, (long long)req->content_length,
                 first < 0 ? -1.0 : (double)(first - t0) / 1e6, (double)(t1 - t0) / 1e6,
                 (int)getpid());
+    return 0;
+}
+
+int h_debug_write_hold(struct req *req, struct resp *resp, struct error *err)
+{
+    if (debug_enabled(err))
+        return -1;
+    long long ms = 1000;
+    const struct query_param *p = req_param(req, "ms");
+    if (p && (str_to_i64(p->value, &ms) || ms < 0 || ms > 60000))
+        return error_set_at(err, ERR_INVALID_PARAM, "ms", "ms must be 0..60000");
+    if (db_begin(req->db, err))
+        return -1;
+    char path[1100], pid[32];
+    snprintf(path, sizeof(path), "%.1000s/tmp/write-hold", app.var_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+        (void)!write(fd, pid, (size_t)n);
+        close(fd);
+    }
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+    db_rollback(req->db);
+    resp_json(resp, 200);
+    buf_appendf(&resp->body, "{\"held_ms\":%lld}", ms);
     return 0;
 }

@@ -37,6 +37,7 @@ int h_upload_delete(struct req *req, struct resp *resp, struct error *err);
 /* h_debug.c (admin only, off unless CARTOGRAPH_DEBUG_ROUTES=1) */
 int h_debug_stream(struct req *req, struct resp *resp, struct error *err);
 int h_debug_upload(struct req *req, struct resp *resp, struct error *err);
+int h_debug_write_hold(struct req *req, struct resp *resp, struct error *err);
 
 /* h_search.c */
 int h_order_search(struct req *req, struct resp *resp, struct error *err);

@@ -14,6 +14,7 @@
 static const char *const NO_PARAMS[] = {NULL};
 static const char *const DEBUG_STREAM_PARAMS[] = {"bytes", NULL};
 static const char *const DEBUG_UPLOAD_PARAMS[] = {"sleep_ms", NULL};
+static const char *const DEBUG_HOLD_PARAMS[] = {"ms", NULL};
 static const char *const STOCK_PARAMS[] = {"mode", "allow_negative", NULL};
 static const char *const ANOMALY_PARAMS[] = {"since", "until", "review_status", "cursor",
                                                "limit", "follow", "order", NULL};
@@ -85,6 +86,8 @@ const struct route ROUTES[] = {
      "debug_stream", NULL},
     {"POST", "/api/v1/_debug/upload", h_debug_upload, ROUTE_ADMIN | ROUTE_STREAM_BODY,
      4 * 1024 * MiB, DEBUG_UPLOAD_PARAMS, "debug_upload", NULL},
+    {"POST", "/api/v1/_debug/write-hold", h_debug_write_hold, ROUTE_ADMIN, 0, DEBUG_HOLD_PARAMS,
+     "debug_write_hold", NULL},
 
     {"GET", "/api/v1/tenants/{tenant}/orders/search", h_order_search, ROUTE_AUTH | ROUTE_TENANT,
      0, FILTER_PARAMS, "order_search", NULL},

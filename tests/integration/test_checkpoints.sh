@@ -3,9 +3,11 @@
 # checkpoints to the housekeeper and the WAL keeps starting over (without the
 # gated restart pass it grew by ~40 KB per price event and never shrank);
 # the write gate and checkpoint metrics are exported; a killed housekeeper is
-# replaced and writes carry on meanwhile.
+# replaced and writes carry on meanwhile; a worker killed while it holds the
+# write gate hands it on at once.
 source "$(dirname "$0")/lib.sh"
-EXPECT_WORKER_DEATHS=1 # the housekeeper is killed on purpose
+export CARTOGRAPH_DEBUG_ROUTES=1
+EXPECT_WORKER_DEATHS=1 # the housekeeper and a worker are killed on purpose
 stack_start lighttpd 2
 
 new_tenant "ckpt"
@@ -70,6 +72,22 @@ hk2=$(housekeeper_pid)
 c2=$(metric cartograph_db_checkpoint_duration_seconds_count)
 [ "${c2:-0}" -gt "${c:-0}" ] && ok "the new housekeeper checkpoints ($c -> $c2)" \
   || fail "new housekeeper checkpoints" "$c -> $c2"
+echo "-- a worker killed while it holds the write gate"
+rm -f "$VAR/tmp/write-hold"
+curl -s -o /dev/null -X POST -d '' -H "Authorization: Bearer $ADMIN_KEY" \
+  "$BASE/api/v1/_debug/write-hold?ms=30000" &
+for _ in $(seq 200); do [ -s "$VAR/tmp/write-hold" ] && break; sleep 0.01; done
+holder=$(cat "$VAR/tmp/write-hold" 2>/dev/null)
+[ -n "$holder" ] && ok "a worker holds the gate (pid $holder)" || fail "write-hold" "no pid"
+[ -n "$holder" ] && kill -KILL "$holder"
+wait
+t0=$(date +%s%N)
+n=$(send_events c 200 2)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$n" = 200 ] && [ "$ms" -lt 3000 ] && ok "200 writes after the holder died, in ${ms} ms" \
+  || fail "writes after the gate holder died" "$n in $ms ms"
+d=$(metric cartograph_write_gate_owner_deaths_total)
+[ "$d" = 1 ] && ok "owner death counted" || fail "owner deaths" "$d"
 sqlite3 "$VAR/cartograph.db" "PRAGMA quick_check" > "$TMP/qc" 2>&1
 [ "$(cat "$TMP/qc")" = ok ] && ok "quick_check ok" || fail "quick_check" "$(head -3 "$TMP/qc")"
 finish
