@@ -46,8 +46,6 @@
 #define INGEST_YIELD_MS           5       /* pause after a batch cut by INGEST_BATCH_MAX_MS */
 #define INGEST_PIPE_BATCHES       3       /* parsed batches in flight per run (reader + store thread) */
 #define INGEST_CACHE_KIB          (16 * 1024) /* page cache while an ingest runs */
-#define INGEST_TURN_MS            0       /* ingest turn length among concurrent ingests (0: one batch) */
-#define INGEST_CHECKPOINT_PAGES   256     /* an ingest checkpoints its WAL past this (pages) */
 #define INGEST_ERRORS_INLINE_MAX  100     /* row errors in the response body (K) */
 #define INGEST_ERRORS_STORED_MAX  1000000 /* row errors kept for the error link */
 #define INGEST_RESULT_RETENTION_MS (48LL * 3600 * 1000) /* runs, errors, summaries */

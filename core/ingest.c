@@ -20,15 +20,12 @@
  */
 #include "ingest.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -232,73 +229,6 @@ static struct store_cache *cache_for(int64_t tenant_id)
     caches[victim].tenant_id = tenant_id;
     caches[victim].used = ++cache_tick;
     return caches[victim].c;
-}
-
-/*
- * Ingest batches of all workers take turns through an flock on a file beside
- * the database, before BEGIN IMMEDIATE: a waiting ingest polls it every 1 ms
- * instead of sleeping in SQLite's busy handler (1..100 ms steps), which
- * halved the rate of two concurrent ingests. The kernel drops the lock of a
- * worker that dies. Other writers do not take it.
- */
-static int writer_fd = -2;
-static int64_t turn_start_ns; /* > 0 while this worker holds the turn */
-
-/* CARTOGRAPH_INGEST_FLOCK=0 skips the turn (benchmarks/ingest/ab.sh measures both). */
-static bool flock_turns(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("CARTOGRAPH_INGEST_FLOCK");
-        v = !(e && strcmp(e, "0") == 0);
-    }
-    return v;
-}
-
-static void writer_lock(struct db *db, bool on)
-{
-    if (!flock_turns())
-        return;
-    if (writer_fd == -2) {
-        char path[1100];
-        snprintf(path, sizeof(path), "%.1000s-ingest.lock", db_path(db));
-        writer_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    }
-    if (writer_fd < 0)
-        return; /* best effort: SQLite's lock still serialises */
-    if (on == (turn_start_ns > 0))
-        return;
-    if (!on) {
-        flock(writer_fd, LOCK_UN);
-        turn_start_ns = 0;
-        return;
-    }
-    /*
-     * Wait for the turn in 1 ms steps, but not forever: a holder may be
-     * blocked reading its client's body; after 2 turns we write without one
-     * (SQLite's own lock still serialises the transactions).
-     */
-    int64_t t0 = time_mono_ns();
-    while (flock(writer_fd, LOCK_EX | LOCK_NB)) {
-        if ((errno != EWOULDBLOCK && errno != EINTR) ||
-            time_mono_ns() - t0 > 2 * INGEST_TURN_MS * 1000000LL)
-            return;
-        usleep(1000);
-    }
-    turn_start_ns = time_mono_ns();
-}
-
-/*
- * A turn lasts several batches (INGEST_TURN_MS): when two connections write
- * alternately, each commit of one invalidates the other's page cache, so
- * switching after every batch made two concurrent ingests slower than one.
- * Between the batches of a turn the SQLite write lock is still released, so
- * other (small) writers are not affected by the turn.
- */
-static void writer_turn_end(struct db *db, bool force)
-{
-    if (turn_start_ns && (force || time_mono_ns() - turn_start_ns > INGEST_TURN_MS * 1000000LL))
-        writer_lock(db, false);
 }
 
 /* Store cost per row inside the lock (EWMA), kept by the worker across runs. */
@@ -563,11 +493,8 @@ static ssize_t flush_one(struct ingest *ing, const struct batch *bt, size_t from
         memory_limits(ing->db, true);
         ing->limited = true;
     }
-    writer_lock(ing->db, true);
-    if (store_batch_begin(ing->db, ing->tenant_id, &b, err)) {
-        writer_turn_end(ing->db, true);
+    if (store_batch_begin(ing->db, ing->tenant_id, &b, err))
         return -1;
-    }
     store_batch_set_ingest(b, ing->id);
     store_batch_set_cache(b, cache_for(ing->tenant_id));
     while (i < bt->n) {
@@ -628,7 +555,6 @@ static ssize_t flush_one(struct ingest *ing, const struct batch *bt, size_t from
         goto fail;
     int rc = store_batch_commit(b, err);
     b = NULL;
-    writer_turn_end(ing->db, false);
     if (rc)
         goto fail;
 
@@ -673,7 +599,6 @@ static ssize_t flush_one(struct ingest *ing, const struct batch *bt, size_t from
     return (ssize_t)i;
 fail:
     store_batch_abort(b);
-    writer_turn_end(ing->db, true);
     buf_fini(&counts);
     return -1;
 }
@@ -802,7 +727,6 @@ static void *writer_main(void *arg)
         pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
-    writer_turn_end(ing->db, true); /* never keep the turn while waiting for a client */
     return NULL;
 }
 
@@ -882,6 +806,25 @@ static int pipe_finish(struct pipe *p, pthread_t th, struct error *err)
 /* Pending strings above this size hand the batch over before the row limit. */
 #define PENDING_ARENA_BYTES (4 * 1024 * 1024)
 
+/*
+ * The store thread idles until the first batch is parsed, and the reader
+ * idles while the last one is stored, so a body of two or three batches
+ * would overlap little. The first batch of each call is therefore small and
+ * each next one twice as large, up to the adaptive target (first_rows() rows
+ * first; CARTOGRAPH_INGEST_FIRST_ROWS=0 turns the ramp off for the A/B).
+ */
+static size_t first_rows(void)
+{
+    static long v = -1;
+    if (v < 0) {
+        const char *e = getenv("CARTOGRAPH_INGEST_FIRST_ROWS");
+        v = e ? atol(e) : 250;
+        if (v <= 0)
+            v = INGEST_BATCH_MAX_ROWS;
+    }
+    return (size_t)v;
+}
+
 int ingest_lines(struct ingest *ing, struct source *src, uint64_t base_offset,
                  uint64_t base_line, bool final, struct error *err)
 {
@@ -895,6 +838,7 @@ int ingest_lines(struct ingest *ing, struct source *src, uint64_t base_offset,
         return -1;
     ndjson_init(&r, src, INGEST_LINE_MAX_BYTES, base_offset, base_line, !final);
     int64_t put_ns = time_mono_ns();
+    size_t ramp = first_rows();
     struct batch *bt = pipe_take(&p);
     while (bt && (n = ndjson_next(&r, &line, &too_long)) == 1) {
         add_line(ing, bt, line, too_long, r.line_no, r.offset);
@@ -903,9 +847,12 @@ int ingest_lines(struct ingest *ing, struct source *src, uint64_t base_offset,
          * lease renewed by the between hook) at least every INGEST_FLUSH_MAX_MS.
          */
         int64_t now = time_mono_ns();
-        if (bt->n >= __atomic_load_n(&ing->target_rows, __ATOMIC_RELAXED) ||
-            bt->bytes > PENDING_ARENA_BYTES || now - put_ns > INGEST_FLUSH_MAX_MS * 1000000LL) {
+        size_t target = __atomic_load_n(&ing->target_rows, __ATOMIC_RELAXED);
+        if (bt->n >= (ramp < target ? ramp : target) || bt->bytes > PENDING_ARENA_BYTES ||
+            now - put_ns > INGEST_FLUSH_MAX_MS * 1000000LL) {
             put_ns = now;
+            if (ramp < INGEST_BATCH_MAX_ROWS)
+                ramp *= 2;
             if (pipe_put(&p, bt))
                 bt = NULL;
             else {

@@ -23,13 +23,17 @@ shift 3
 W=${BENCH_DIR:-/tmp/cartograph-bench-ingest}
 DS=$W/ds-${PRESET:-medium}
 [ -d "$DS/bodies-$X" ] || { echo "no $DS/bodies-$X: run benchmarks/ingest/run.sh first" >&2; exit 2; }
-TPL=$W/ab-template
-if [ ! -f "$TPL/cartograph.db" ]; then
-  rm -rf "$TPL"; mkdir -p "$TPL"
-  "$ROOT/build/cartograph" migrate --var "$TPL" >/dev/null
-  "$ROOT/build/gen_dataset" --preset "${PRESET:-medium}" --orders 0 --load --db "$TPL/cartograph.db" \
-    --keys-out "$TPL/keys.json" --progress none >/dev/null
-fi
+# One catalog database per tree: trees may differ in their schema migrations.
+template() { # tree -> prints the template directory
+  local tpl; tpl=$W/ab-template-$(printf %s "$1" | md5sum | cut -c1-8)
+  if [ ! -f "$tpl/cartograph.db" ]; then
+    rm -rf "$tpl"; mkdir -p "$tpl"
+    "$1/build/cartograph" migrate --var "$tpl" >/dev/null
+    "$1/build/gen_dataset" --preset "${PRESET:-medium}" --orders 0 --load --db "$tpl/cartograph.db" \
+      --keys-out "$tpl/keys.json" --progress none >/dev/null 2>&1
+  fi
+  echo "$tpl"
+}
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 VAR=""
 cleanup() { [ -n "$VAR" ] && "$STACK" stop "$VAR" >/dev/null 2>&1 || true; }
@@ -41,6 +45,7 @@ run_one() { # spec round
   local tree=${rest%%,*} envs=""
   [ "$tree" != "$rest" ] && envs=${rest#*,}
   STACK=$tree/scripts/stack.sh
+  local TPL; TPL=$(template "$tree")
   VAR=$W/ab-run; rm -rf "$VAR"; mkdir -p "$VAR"
   cp "$TPL/cartograph.db" "$VAR/cartograph.db"
   local P; P=$(port)

@@ -329,3 +329,38 @@ Test(pipeline, a_partial_last_line_waits_for_the_next_chunk)
     ingest_free(ing);
     buf_fini(&b);
 }
+
+static int count_calls(void *ctx, struct error *err)
+{
+    (void)err;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/*
+ * Regression: the first batches of a call grow (250, 500, ...) up to the
+ * adaptive target; the growth once doubled without a cap, wrapped to 0 after
+ * 64 hand-overs and made every later batch one row (6x slower end to end).
+ * With 1 ms batches the target is its floor of 100 rows, so 12,000 rows are
+ * ~120 batches (more transactions when the clock cuts them), not thousands.
+ */
+Test(pipeline, batch_sizes_stay_bounded_below_after_many_batches)
+{
+    struct buf b = BUF_INIT;
+    struct ingest *ing;
+    struct error err;
+    struct cut_source c;
+    int calls = 0;
+    setenv("CARTOGRAPH_INGEST_BATCH_MS", "1", 1);
+    body(&b, 12000, "F");
+    cut_init(&c, &b, b.len);
+    cr_assert_eq(ingest_create(db, tenant, INGEST_REQUEST, NULL, &ing, &err), 0, "%s", err.detail);
+    struct ingest_hooks h = {count_calls, NULL, &calls};
+    ingest_set_hooks(ing, &h);
+    cr_assert_eq(ingest_body(ing, &c.src, NULL, NULL, &err), 0, "%s", err.detail);
+    cr_assert_eq(ingest_totals(ing).received, 12000u);
+    cr_assert_lt(calls, 1500, "%d transactions for 12,000 rows", calls);
+    check_run(ing);
+    ingest_free(ing);
+    buf_fini(&b);
+}
