@@ -26,7 +26,7 @@
 #define DB_BUSY_TIMEOUT_MS      5000
 #define DB_CACHE_KIB            (64 * 1024) /* per-connection page cache */
 #define DB_STMT_CACHE_SLOTS     256     /* prepared statements per connection */
-#define DB_CHECKPOINT_FRAMES    2000    /* WAL frames after which a checkpoint is asked */
+#define DB_CHECKPOINT_FRAMES    1000    /* WAL frames after which a checkpoint is asked */
 #define DB_CHECKPOINT_SELF_FRAMES 16384 /* 64 MiB: the committing worker checkpoints */
 #define WG_HANDOFF_MAX_US       2000    /* longest wait to let a queued writer go first */
 #define WALBUF_BYTES            (124 * 1024) /* WAL appends gathered per write (walbuf.c) */
