@@ -44,7 +44,7 @@
 #define INGEST_BATCH_MAX_MS       50      /* write-lock hold per transaction */
 #define INGEST_FLUSH_MAX_MS       1000    /* parsed rows wait at most this long for a batch */
 #define INGEST_YIELD_MS           5       /* pause after a batch cut by INGEST_BATCH_MAX_MS */
-#define INGEST_PIPE_BATCHES       3       /* parsed batches in flight per run (reader + store thread) */
+#define INGEST_PIPE_BATCHES       2       /* parsed batches in flight per run (reader + store thread) */
 #define INGEST_CACHE_KIB          (16 * 1024) /* page cache while an ingest runs */
 #define INGEST_ERRORS_INLINE_MAX  100     /* row errors in the response body (K) */
 #define INGEST_ERRORS_STORED_MAX  1000000 /* row errors kept for the error link */

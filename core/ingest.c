@@ -5,14 +5,19 @@
  *
  *   source ─▶ [gunzip (Content-Encoding or magic 1f 8b)]
  *          ─▶ [multipart parts │ zip entries ─▶ [gunzip by magic]]
- *          ─▶ ndjson lines ─▶ order_parse (no lock held) ─▶ pending list
+ *          ─▶ ndjson lines ─▶ order_parse (no lock held) ─▶ batch
+ *   ══ bounded queue (INGEST_PIPE_BATCHES) to the store thread ══
  *          ─▶ flush: BEGIN IMMEDIATE, store_order per row, row errors,
  *             run counters + checkpoint, COMMIT (≤ N rows, ≤ T ms)
  *
- * The pending list keeps rows and parse errors in input order, so error
- * sequence numbers follow the input. Counters are applied to the run's
- * in-memory totals only after their batch committed, so a database failure
- * mid-batch never reports rows that are not there.
+ * Reading and parsing run on the request's thread, storing on a second
+ * thread that owns the connection for the duration of ingest_lines() (see
+ * "the pipeline" below): a single request uses both cores, 35k → 66k
+ * orders/s for one client in alternated rounds (docs/design.md §9). A batch
+ * keeps rows and parse errors in input order, and batches are stored in
+ * queue order, so error sequence numbers follow the input. Counters are
+ * applied to the run's in-memory totals only after their batch committed, so
+ * a database failure mid-batch never reports rows that are not there.
  *
  * Why parse outside the transaction: the write lock is shared by every
  * worker; holding it while jansson decodes (7.5 µs a line) would more than
@@ -139,10 +144,9 @@ struct ingest {
  * paths. A bulk ingest dirties pages all over the month partitions' indexes
  * and would fill that cache, growing the worker's private memory by 64 MiB.
  * For the duration of a run the connection uses INGEST_CACHE_KIB instead, and
- * the setting is restored when the run is freed. Page reads go through the
- * mmap window (shared, file-backed pages of the kernel's page cache, not the
- * worker's private memory); with mmap off every cache miss became a pread
- * copy, and a 2.9M-order body ran at a quarter of the speed (design.md §9).
+ * the setting is restored when the run is freed. mmap stays off (db.c): each
+ * cache miss is a pread copy, which costs speed (design.md §9 has the A/B),
+ * but mapped pages would count in the worker's RSS without bound.
  * CARTOGRAPH_INGEST_CACHE_KIB overrides the size (benchmarks/ingest).
  */
 /* INGEST_BATCH_MAX_MS, or CARTOGRAPH_INGEST_BATCH_MS (benchmarks/ingest measures both). */
@@ -664,10 +668,15 @@ static void add_line(struct ingest *ing, struct batch *bt, struct str line, bool
  *   reader: take a free batch ─▶ parse lines into it ─▶ queue it ─▶ ...
  *   writer: take a queued batch ─▶ BEGIN…COMMIT (≤ N rows, ≤ T ms) ─▶ free it
  *
- * INGEST_PIPE_BATCHES batches exist per run, so at most that many are parsed
- * and not yet committed (one being filled, the others queued or being
+ * INGEST_PIPE_BATCHES (2) batches exist per run, so at most that many are
+ * parsed and not yet committed (one being filled, one queued or being
  * stored): memory stays bounded, and a reader ahead of the writer waits for
- * a free batch (backpressure reaches the client through the socket).
+ * a free batch (backpressure reaches the client through the socket). Two
+ * suffice because the writer is the slower side (~14 vs ~8 µs a row): when
+ * it finishes a batch the next is already queued. A third batch cost 1.1 MiB
+ * of RSS (X=10, 1 client: 32.4 vs 31.3 MiB peak growth, against a 32 MB
+ * bound) for 66.4k vs 64.5k orders/s (medians of 3 alternated rounds, inside
+ * the machine's noise).
  *
  * Ends: at the end of the input the reader queues its last batch and waits
  * for the writer to store everything queued. A source error (client gone,
