@@ -13,7 +13,7 @@
 # time; at the end, the median per variant and the load average.
 #
 #   benchmarks/ingest/ab.sh ROUNDS X C NAME=TREE[,K=V...] NAME=TREE[,K=V...] ...
-#   env: TENANTS="t01 t02" (default: all), PERF=NAME (perf record the workers
+#   env: TENANTS="t01 t02" (default: all), WORKERS=2, PERF=NAME (perf record the workers
 #   of that variant's first run into $W/perf-NAME.data)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,7 +49,7 @@ run_one() { # spec round
   VAR=$W/ab-run; rm -rf "$VAR"; mkdir -p "$VAR"
   cp "$TPL/cartograph.db" "$VAR/cartograph.db"
   local P; P=$(port)
-  env ${envs//,/ } "$STACK" start "$VAR" "$P" 2 lighttpd >/dev/null
+  env ${envs//,/ } "$STACK" start "$VAR" "$P" "${WORKERS:-2}" lighttpd >/dev/null
   local jobs=$VAR/jobs.txt; : > "$jobs"
   for f in "$DS/bodies-$X"/t*-[0-9][0-9][0-9]; do
     local t; t=$(basename "$f" | cut -d- -f1)
