@@ -59,14 +59,40 @@ int h_debug_stream(struct req *req, struct resp *resp, struct error *err)
     return 0;
 }
 
+/* A duration parameter in milliseconds, 0..60000; *ms keeps its default when absent. */
+static int ms_param(struct req *req, const char *name, long long *ms, struct error *err)
+{
+    const struct query_param *p = req_param(req, name);
+    if (p && (str_to_i64(p->value, ms) || *ms < 0 || *ms > 60000))
+        return error_set_at(err, ERR_INVALID_PARAM, name, "%s must be 0..60000", name);
+    return 0;
+}
+
+static void sleep_ms(long long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* VAR/tmp/<name> holding text: the moment a test waits for. */
+static void marker_write(const char *name, const char *text)
+{
+    char path[1100];
+    snprintf(path, sizeof(path), "%.1000s/tmp/%s", app.var_dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    (void)!write(fd, text, strlen(text));
+    close(fd);
+}
+
 int h_debug_upload(struct req *req, struct resp *resp, struct error *err)
 {
     if (debug_enabled(err))
         return -1;
-    long long sleep_ms = 0;
-    const struct query_param *p = req_param(req, "sleep_ms");
-    if (p && (str_to_i64(p->value, &sleep_ms) || sleep_ms < 0 || sleep_ms > 60000))
-        return error_set_at(err, ERR_INVALID_PARAM, "sleep_ms", "sleep_ms must be 0..60000");
+    long long sleep = 0;
+    if (ms_param(req, "sleep_ms", &sleep, err))
+        return -1;
     char marker[700], buf[65536];
     snprintf(marker, sizeof(marker), "%s/tmp/upload-first-byte", app.var_dir);
     unlink(marker);
@@ -80,16 +106,11 @@ int h_debug_upload(struct req *req, struct resp *resp, struct error *err)
             break;
         if (first < 0) {
             first = time_mono_ns();
-            int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (fd >= 0)
-                close(fd);
+            marker_write("upload-first-byte", "");
         }
         total += (uint64_t)r;
     }
-    if (sleep_ms) {
-        struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    sleep_ms(sleep);
     int64_t t1 = time_mono_ns();
     resp_json(resp, 200);
     buf_appendf(&resp->body,
@@ -106,21 +127,12 @@ int h_debug_write_hold(struct req *req, struct resp *resp, struct error *err)
     if (debug_enabled(err))
         return -1;
     long long ms = 1000;
-    const struct query_param *p = req_param(req, "ms");
-    if (p && (str_to_i64(p->value, &ms) || ms < 0 || ms > 60000))
-        return error_set_at(err, ERR_INVALID_PARAM, "ms", "ms must be 0..60000");
-    if (db_begin(req->db, err))
+    if (ms_param(req, "ms", &ms, err) || db_begin(req->db, err))
         return -1;
-    char path[1100], pid[32];
-    snprintf(path, sizeof(path), "%.1000s/tmp/write-hold", app.var_dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-        (void)!write(fd, pid, (size_t)n);
-        close(fd);
-    }
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
+    char pid[32];
+    snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    marker_write("write-hold", pid);
+    sleep_ms(ms);
     db_rollback(req->db);
     resp_json(resp, 200);
     buf_appendf(&resp->body, "{\"held_ms\":%lld}", ms);
