@@ -31,7 +31,6 @@ struct stmt_slot {
 struct db {
     sqlite3 *conn;
     int64_t busy_since_ns; /* start of the current wait for a lock */
-    int64_t busy_limit_ms; /* longest wait (DB_BUSY_TIMEOUT_MS but in db_checkpoint) */
     int64_t busy_deadline_ns; /* db_checkpoint: end of all its waits together (0: none) */
     char *path;
     int64_t lock_wait_ns;
@@ -112,7 +111,8 @@ static int busy_wait(void *arg, int count)
     if (count == 0)
         db->busy_since_ns = now;
     int64_t waited_us = (now - db->busy_since_ns) / 1000;
-    if (waited_us >= db->busy_limit_ms * 1000 || (db->busy_deadline_ns && now >= db->busy_deadline_ns))
+    if (waited_us >= (int64_t)DB_BUSY_TIMEOUT_MS * 1000 ||
+        (db->busy_deadline_ns && now >= db->busy_deadline_ns))
         return 0;
     long sleep_us = waited_us < 2000 ? 100 : waited_us < 100000 ? 250 : 1000;
     struct timespec ts = {0, sleep_us * 1000};
@@ -147,7 +147,6 @@ int db_open(const char *path, int flags, struct db **out, struct error *err)
                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     *out = NULL;
     db->path = xstrdup(path);
-    db->busy_limit_ms = DB_BUSY_TIMEOUT_MS;
     int rc = sqlite3_open_v2(path, &db->conn, oflags | SQLITE_OPEN_NOMUTEX, walbuf_vfs_name());
     if (rc != SQLITE_OK) {
         error_set(err, ERR_INTERNAL, "cannot open database %s: %s", path,
@@ -405,15 +404,13 @@ int db_checkpoint(struct db *db, enum db_checkpoint_mode mode, int64_t max_wait_
     int log = 0, ckpt = 0;
     /*
      * RESTART waits for each read mark in turn, each a new busy episode; the
-     * deadline bounds them together (per episode, 2 ms became up to 20 ms).
+     * deadline bounds them together.
      */
-    db->busy_limit_ms = max_wait_ms;
     db->busy_deadline_ns = time_mono_ns() + max_wait_ms * 1000000;
     int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL,
                                        mode == DB_CHECKPOINT_RESTART ? SQLITE_CHECKPOINT_RESTART
                                                                      : SQLITE_CHECKPOINT_PASSIVE,
                                        &log, &ckpt);
-    db->busy_limit_ms = DB_BUSY_TIMEOUT_MS;
     db->busy_deadline_ns = 0;
     if (wal_frames)
         *wal_frames = log;

@@ -146,18 +146,7 @@ static int wb_file_control(sqlite3_file *pf, int op, void *arg)
 {
     struct wb_file *f = (struct wb_file *)pf;
     int rc = flush(f);
-    if (rc != SQLITE_OK)
-        return rc;
-    if (op == SQLITE_FCNTL_VFSNAME && arg) {
-        /* Report the stack, as other shims do. */
-        rc = f->real->pMethods->xFileControl(f->real, op, arg);
-        if (rc == SQLITE_OK) {
-            char *inner = *(char **)arg;
-            *(char **)arg = sqlite3_mprintf("%s/%z", wb_vfs.zName, inner);
-        }
-        return rc;
-    }
-    return f->real->pMethods->xFileControl(f->real, op, arg);
+    return rc != SQLITE_OK ? rc : f->real->pMethods->xFileControl(f->real, op, arg);
 }
 
 static int wb_sector_size(sqlite3_file *pf)

@@ -103,15 +103,22 @@ void wg_slot_reset(unsigned slot)
 }
 
 /*
- * The caller held the gate last and others are queued: let one of them in
- * first. Woken by the next holder (last_pid changes); bounded in time and
+ * If the caller held the gate last and others are queued, let one of them
+ * in first. Woken by the next holder (last_pid changes); bounded in time and
  * re-checked every 200 µs in case the waiters gave up.
  */
+static bool owes_a_turn(int32_t me)
+{
+    return atomic_load(&wg->last_pid) == me && (atomic_load(&wg->waiting) & ~my_bit);
+}
+
 static void hand_over(int32_t me)
 {
+    if (!owes_a_turn(me))
+        return;
     int64_t deadline = time_mono_ns() + (int64_t)WG_HANDOFF_MAX_US * 1000;
     atomic_fetch_add(&wg->handoff_waiters, 1);
-    while (atomic_load(&wg->last_pid) == me && (atomic_load(&wg->waiting) & ~my_bit)) {
+    while (owes_a_turn(me)) {
         int64_t left = deadline - time_mono_ns();
         if (left <= 0)
             break;
@@ -126,15 +133,9 @@ int wg_lock(int64_t timeout_ms)
     if (!wg)
         return 0;
     int32_t me = my_pid ? my_pid : (int32_t)getpid();
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    int64_t ns = (int64_t)deadline.tv_nsec + timeout_ms * 1000000;
-    deadline.tv_sec += (time_t)(ns / 1000000000);
-    deadline.tv_nsec = (long)(ns % 1000000000);
-
+    struct timespec deadline = ns_to_ts(time_mono_ns() + timeout_ms * 1000000);
     atomic_fetch_or(&wg->waiting, my_bit);
-    if (atomic_load(&wg->last_pid) == me && (atomic_load(&wg->waiting) & ~my_bit))
-        hand_over(me);
+    hand_over(me);
     int rc = pthread_mutex_clocklock(&wg->mu, CLOCK_MONOTONIC, &deadline);
     atomic_fetch_and(&wg->waiting, ~my_bit);
     if (rc == EOWNERDEAD) {
@@ -184,14 +185,12 @@ bool wg_checkpoint_request(void)
 
 bool wg_checkpoint_wait(int64_t timeout_ms)
 {
+    struct timespec ts = ns_to_ts(timeout_ms * 1000000);
     if (!wg) {
-        struct timespec ts = ns_to_ts(timeout_ms * 1000000);
         nanosleep(&ts, NULL); /* still a wait: callers loop on this */
         return false;
     }
-    if (atomic_load(&wg->ckpt) == 0) {
-        struct timespec ts = ns_to_ts(timeout_ms * 1000000);
+    if (atomic_load(&wg->ckpt) == 0)
         futex(&wg->ckpt, FUTEX_WAIT, 0, &ts);
-    }
     return atomic_exchange(&wg->ckpt, 0) != 0;
 }
