@@ -18,37 +18,16 @@
 #include "io.h"
 #include "partition.h"
 #include "tenant.h"
-
-static char dir[64];
-static struct db *db;
-static int64_t tenant;
+#include "ingest_fixture.h"
 
 static void setup(void)
 {
-    struct error err;
-    struct tenant t;
-    char key[API_KEY_LEN + 1], path[128];
-    snprintf(dir, sizeof(dir), "/tmp/cartograph-pipe-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/t.db", dir);
-    partition_cache_reset();
-    cr_assert_eq(db_open(path, DB_OPEN_MIGRATE, &db, &err), 0, "%s", err.detail);
-    cr_assert_eq(tenant_create(db, "T", &t, key, &err), 0, "%s", err.detail);
-    tenant = t.id;
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO products(tenant_id, ext_id, name, currency, created_at, updated_at) "
-             "VALUES (%lld, 'P-1', 'one', 'EUR', 0, 0), (%lld, 'P-2', 'two', 'EUR', 0, 0)",
-             (long long)tenant, (long long)tenant);
-    cr_assert_eq(db_exec(db, sql, &err), 0, "%s", err.detail);
+    ingest_fixture_open("pipe");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    db_close(db);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    ingest_fixture_close();
 }
 
 TestSuite(pipeline, .init = setup, .fini = teardown);
