@@ -223,6 +223,18 @@ static void snapshot(struct sb_slot *copy, uint64_t *restarts)
     }
 }
 
+/* One gauge per live process slot: its current or its peak RSS. */
+static void render_rss(struct buf *o, const char *name, const char *help, const struct sb_slot *s,
+                       unsigned n, bool peak)
+{
+    buf_appendf(o, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (unsigned i = 0; i + 1 < n; i++)
+        if (s[i].pid)
+            buf_appendf(o, "%s{slot=\"%u\",pid=\"%lld\",role=\"%s\"} %lld\n", name, i,
+                        (long long)s[i].pid, s[i].housekeeper ? "housekeeper" : "worker",
+                        (long long)(peak ? s[i].rss_peak_bytes : s[i].rss_bytes));
+}
+
 static void render_hist(struct buf *o, const char *name, const char *help, struct sb_slot *slots,
                         unsigned n, size_t h)
 {
@@ -319,24 +331,10 @@ void sb_render(struct buf *o, const char *const *route_names, const char *const 
     for (size_t h = 0; h < SBH__COUNT; h++)
         render_hist(o, htab[h].name, htab[h].help, s, n, h);
 
-    buf_puts(o, "# HELP cartograph_worker_resident_memory_bytes Resident set size of each worker\n"
-                "# TYPE cartograph_worker_resident_memory_bytes gauge\n");
-    for (unsigned i = 0; i + 1 < n; i++)
-        if (s[i].pid)
-            buf_appendf(o,
-                        "cartograph_worker_resident_memory_bytes{slot=\"%u\",pid=\"%lld\","
-                        "role=\"%s\"} %lld\n",
-                        i, (long long)s[i].pid, s[i].housekeeper ? "housekeeper" : "worker",
-                        (long long)s[i].rss_bytes);
-    buf_puts(o, "# HELP cartograph_worker_peak_resident_memory_bytes Peak RSS of each worker\n"
-                "# TYPE cartograph_worker_peak_resident_memory_bytes gauge\n");
-    for (unsigned i = 0; i + 1 < n; i++)
-        if (s[i].pid)
-            buf_appendf(o,
-                        "cartograph_worker_peak_resident_memory_bytes{slot=\"%u\",pid=\"%lld\","
-                        "role=\"%s\"} %lld\n",
-                        i, (long long)s[i].pid, s[i].housekeeper ? "housekeeper" : "worker",
-                        (long long)s[i].rss_peak_bytes);
+    render_rss(o, "cartograph_worker_resident_memory_bytes", "Resident set size of each worker",
+               s, n, false);
+    render_rss(o, "cartograph_worker_peak_resident_memory_bytes", "Peak RSS of each worker", s, n,
+               true);
     buf_puts(o, "# HELP cartograph_workers Live request worker processes\n"
                 "# TYPE cartograph_workers gauge\n");
     unsigned live = 0;
