@@ -1,7 +1,8 @@
 /*
  * test_ingest_store.c: the batch-insert contract of core/store_orders.c
  * against a real database in a temporary directory: insert, duplicate skip,
- * repeat inside one run, unknown product, month routing, customer upsert.
+ * repeat inside one run, unknown product, month routing, customer upsert,
+ * the per-worker product cache.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -143,6 +144,64 @@ Test(store, customer_takes_newest_values_once_per_batch)
     cr_assert_eq(q("SELECT count(*) FROM customers WHERE name = 'New Name'"), 1);
     cr_assert_eq(q("SELECT count(*) FROM customers_fts WHERE customers_fts MATCH 'New Name'"), 1);
     cr_assert_eq(q("SELECT count(*) FROM customers_fts WHERE customers_fts MATCH 'Old Name'"), 0);
+}
+
+/* Orders O-<pass>-<i> with one item P-<i>, i in [from, to), in one batch through cache c. */
+static void store_range(int64_t t, struct store_cache *c, int pass, int from, int to)
+{
+    struct error err;
+    struct store_batch *b;
+    enum store_outcome oc;
+    char oid[32], pid[32];
+    cr_assert_eq(store_batch_begin(db, t, &b, &err), 0, "%s", err.detail);
+    store_batch_set_cache(b, c);
+    for (int i = from; i < to; i++) {
+        snprintf(oid, sizeof(oid), "O-%d-%05d", pass, i);
+        snprintf(pid, sizeof(pid), "P-%05d", i);
+        struct order_item it[1] = {{str_from(pid), 1, 100}};
+        struct order o = mk(oid, "C-1", "Ann", 1740832496, it, 1);
+        cr_assert_eq(store_order(b, &o, &oc, &err), 0, "%s", err.detail);
+        cr_assert_eq(oc, STORE_INSERTED, "%s: %s", oid, err.detail);
+    }
+    cr_assert_eq(store_batch_commit(b, &err), 0, "%s", err.detail);
+}
+
+/*
+ * The product cache kept across batches: 3000 products (the table grows
+ * from 1024 slots to 4096) resolve to their own ids on a second pass served
+ * from the cache, and the same cache handed a batch of another tenant with
+ * the same ext ids resolves that tenant's products, not the first's.
+ */
+Test(store, product_cache_across_batches_and_tenants)
+{
+    struct error err;
+    struct tenant t2;
+    char key[API_KEY_LEN + 1], sql[256];
+    cr_assert_eq(tenant_create(db, "T2", &t2, key, &err), 0, "%s", err.detail);
+    for (int64_t t = 0; t < 2; t++) {
+        cr_assert_eq(db_exec(db, "BEGIN", &err), 0);
+        for (int i = 3; i < 3003; i++) {
+            snprintf(sql, sizeof(sql),
+                     "INSERT INTO products(tenant_id, ext_id, name, currency, created_at, "
+                     "updated_at) VALUES (%lld, 'P-%05d', 'p', 'EUR', 0, 0)",
+                     (long long)(t ? t2.id : tenant), i);
+            cr_assert_eq(db_exec(db, sql, &err), 0, "%s", err.detail);
+        }
+        cr_assert_eq(db_exec(db, "COMMIT", &err), 0);
+    }
+    struct store_cache *c = store_cache_new();
+    store_range(tenant, c, 1, 3, 3003); /* looked up, cached */
+    store_range(tenant, c, 2, 3, 3003); /* from the cache */
+    store_range(t2.id, c, 3, 3, 1503);  /* another tenant, the same ext ids */
+    store_range(tenant, c, 4, 3, 1503); /* back: looked up again */
+    store_cache_free(c);
+    cr_assert_eq(q("SELECT count(*) FROM order_items_p202503"), 9000);
+    cr_assert_eq(q("SELECT count(*) FROM order_items_p202503 i "
+                   "JOIN orders_p202503 o ON o.id = i.order_id "
+                   "JOIN products p ON p.id = i.product_id "
+                   "WHERE p.tenant_id = o.tenant_id AND i.tenant_id = o.tenant_id "
+                   "AND substr(p.ext_id, 3) = substr(o.ext_id, 5)"),
+                 9000, "every item names its own tenant's product");
 }
 
 Test(store, status_names_round_trip)
