@@ -29,6 +29,7 @@
 #define DB_CHECKPOINT_FRAMES    1000    /* WAL frames after which a checkpoint is asked */
 #define DB_CHECKPOINT_SELF_FRAMES 16384 /* 64 MiB: the committing worker checkpoints */
 #define WG_HANDOFF_MAX_US       2000    /* longest wait to let a queued writer go first */
+#define WG_BULK_SLICE_MS        200     /* a bulk writer's turn when only bulk writers wait */
 #define WALBUF_BYTES            (124 * 1024) /* WAL appends gathered per write (walbuf.c) */
 #define CONF_CACHE_SLOTS        64      /* cached keys and tenant settings per process */
 #define CONF_CACHE_TTL_MS       1000    /* staleness bound for changes made outside the server */

@@ -37,6 +37,7 @@ struct db {
     struct stmt_slot *last; /* most recent db_stmt(): db_done's usual match */
     bool gated;             /* db_begin() queues at the write gate (writegate.h) */
     bool gate_held;
+    bool bulk;              /* db_bulk_begin: queue as WG_BULK, keep the gate per slice */
     int wal_frames;         /* frames in the WAL after the last commit (gated only) */
     int ckpt_step;          /* wal_frames / DB_CHECKPOINT_FRAMES at the last request */
     struct stmt_slot slots[DB_STMT_CACHE_SLOTS];
@@ -303,11 +304,28 @@ static void gate_release(struct db *db)
     wg_unlock();
 }
 
+void db_bulk_begin(struct db *db)
+{
+    db->bulk = true;
+}
+
+void db_bulk_pause(struct db *db)
+{
+    if (!db_in_txn(db))
+        gate_release(db);
+}
+
+void db_bulk_end(struct db *db)
+{
+    db_bulk_pause(db);
+    db->bulk = false;
+}
+
 int db_begin(struct db *db, struct error *err)
 {
     int64_t t0 = time_mono_ns();
     if (db->gated && !db->gate_held) {
-        if (wg_lock(DB_BUSY_TIMEOUT_MS)) {
+        if (wg_lock(DB_BUSY_TIMEOUT_MS, db->bulk ? WG_BULK : WG_SMALL)) {
             db->lock_wait_ns = time_mono_ns() - t0;
             observe(DB_OBSERVE_LOCK_WAIT, db->lock_wait_ns);
             return error_set(err, ERR_DB_BUSY, "database is busy (write gate: %s); retry shortly",
@@ -343,7 +361,8 @@ int db_commit(struct db *db, struct error *err)
         db_rollback(db);
         return -1;
     }
-    gate_release(db);
+    if (!db->bulk || !wg_keep())
+        gate_release(db);
     if (txn_hook)
         txn_hook(db, true);
     if (db->gated) {
@@ -358,8 +377,10 @@ int db_commit(struct db *db, struct error *err)
             db->ckpt_step = step;
             /* A request still pending from the last step: the housekeeper is not there. */
             if (step > 0 && !wg_checkpoint_request() &&
-                db->wal_frames >= DB_CHECKPOINT_SELF_FRAMES)
+                db->wal_frames >= DB_CHECKPOINT_SELF_FRAMES) {
+                gate_release(db); /* a bulk commit may have kept it */
                 sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            }
         }
     }
     return 0;

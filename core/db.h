@@ -59,6 +59,17 @@ void db_done(struct db *db, sqlite3_stmt *st);
 void db_use_gate(struct db *db);
 /* True once db_use_gate() has put the connection behind the gate. */
 bool db_gated(const struct db *db);
+/*
+ * Bulk mode (writegate.h, WG_BULK), for a thread committing a stream of
+ * batches: its transactions queue as bulk, and a commit keeps the gate for
+ * the next transaction while the slice lasts and no small writer waits.
+ * The thread must call db_bulk_pause() before it blocks on anything but the
+ * database (a kept gate stalls every other writer), and db_bulk_end() (which
+ * pauses) before it stops; both are no-ops when nothing is kept.
+ */
+void db_bulk_begin(struct db *db);
+void db_bulk_pause(struct db *db);
+void db_bulk_end(struct db *db);
 
 /*
  * BEGIN IMMEDIATE (after the write gate, if any), measuring the lock wait

@@ -7,8 +7,12 @@
  *   mu            robust, process-shared, error-checking pthread mutex
  *   waiting       bit per process slot: inside wg_lock() (cleared by the
  *                 master for a slot whose process died, wg_slot_reset)
+ *   bulk          bit per process slot: waiting as WG_BULK (set before and
+ *                 cleared after its waiting bit)
  *   last_pid      the last holder; also the futex word a process waits on
  *                 while it hands the gate over
+ *   bulk_pid      the last WG_BULK holder: its slice goes on across small
+ *                 writers' turns
  *   ckpt          futex word: 1 while a checkpoint request is pending
  *
  * Every wait is bounded: the mutex by the caller's timeout
@@ -36,7 +40,9 @@
 struct wg_region {
     pthread_mutex_t mu;
     _Atomic uint64_t waiting;
+    _Atomic uint64_t bulk;
     _Atomic int32_t last_pid;
+    _Atomic int32_t bulk_pid;
     _Atomic int32_t handoff_waiters;
     _Atomic uint32_t ckpt;
     _Atomic uint64_t owner_deaths;
@@ -45,6 +51,7 @@ struct wg_region {
 static struct wg_region *wg;
 static uint64_t my_bit;
 static int32_t my_pid; /* getpid() is a system call; set by wg_attach() after fork */
+static int64_t slice_start_ns; /* when this process's current bulk slice began */
 
 static long futex(void *word, int op, uint32_t val, const struct timespec *ts)
 {
@@ -98,27 +105,38 @@ void wg_attach(unsigned slot)
 
 void wg_slot_reset(unsigned slot)
 {
-    if (wg && slot < 64)
+    if (wg && slot < 64) {
         atomic_fetch_and(&wg->waiting, ~(1ull << slot));
+        atomic_fetch_and(&wg->bulk, ~(1ull << slot));
+    }
 }
 
 /*
  * If the caller held the gate last and others are queued, let one of them
- * in first. Woken by the next holder (last_pid changes); bounded in time and
- * re-checked every 200 µs in case the waiters gave up.
+ * in first: always when the caller is a small writer or a small writer
+ * waits, and once its slice is over when only bulk writers wait. Woken by
+ * the next holder (last_pid changes); bounded in time and re-checked every
+ * 200 µs in case the waiters gave up.
  */
-static bool owes_a_turn(int32_t me)
+static bool owes_a_turn(int32_t me, enum wg_class cls)
 {
-    return atomic_load(&wg->last_pid) == me && (atomic_load(&wg->waiting) & ~my_bit);
+    if (atomic_load(&wg->last_pid) != me)
+        return false;
+    uint64_t others = atomic_load(&wg->waiting) & ~my_bit;
+    if (!others)
+        return false;
+    if (cls == WG_SMALL || (others & ~atomic_load(&wg->bulk)))
+        return true;
+    return time_mono_ns() - slice_start_ns >= (int64_t)WG_BULK_SLICE_MS * 1000000;
 }
 
-static void hand_over(int32_t me)
+static void hand_over(int32_t me, enum wg_class cls)
 {
-    if (!owes_a_turn(me))
+    if (!owes_a_turn(me, cls))
         return;
     int64_t deadline = time_mono_ns() + (int64_t)WG_HANDOFF_MAX_US * 1000;
     atomic_fetch_add(&wg->handoff_waiters, 1);
-    while (owes_a_turn(me)) {
+    while (owes_a_turn(me, cls)) {
         int64_t left = deadline - time_mono_ns();
         if (left <= 0)
             break;
@@ -128,16 +146,19 @@ static void hand_over(int32_t me)
     atomic_fetch_sub(&wg->handoff_waiters, 1);
 }
 
-int wg_lock(int64_t timeout_ms)
+int wg_lock(int64_t timeout_ms, enum wg_class cls)
 {
     if (!wg)
         return 0;
     int32_t me = my_pid ? my_pid : (int32_t)getpid();
     struct timespec deadline = ns_to_ts(time_mono_ns() + timeout_ms * 1000000);
+    if (cls == WG_BULK)
+        atomic_fetch_or(&wg->bulk, my_bit);
     atomic_fetch_or(&wg->waiting, my_bit);
-    hand_over(me);
+    hand_over(me, cls);
     int rc = pthread_mutex_clocklock(&wg->mu, CLOCK_MONOTONIC, &deadline);
     atomic_fetch_and(&wg->waiting, ~my_bit);
+    atomic_fetch_and(&wg->bulk, ~my_bit);
     if (rc == EOWNERDEAD) {
         /* The dead holder's SQLite transaction never committed; nothing to repair. */
         pthread_mutex_consistent(&wg->mu);
@@ -149,6 +170,8 @@ int wg_lock(int64_t timeout_ms)
         return -1;
     }
     atomic_store(&wg->last_pid, me);
+    if (cls == WG_BULK && atomic_exchange(&wg->bulk_pid, me) != me)
+        slice_start_ns = time_mono_ns();
     if (atomic_load(&wg->handoff_waiters))
         futex(&wg->last_pid, FUTEX_WAKE, INT_MAX, NULL);
     return 0;
@@ -168,6 +191,13 @@ void wg_unlock(void)
         fprintf(stderr, "writegate: unlock failed (%s); aborting\n", strerror(rc));
         abort();
     }
+}
+
+bool wg_keep(void)
+{
+    if (!wg || time_mono_ns() - slice_start_ns >= (int64_t)WG_BULK_SLICE_MS * 1000000)
+        return false;
+    return !(atomic_load(&wg->waiting) & ~atomic_load(&wg->bulk) & ~my_bit);
 }
 
 uint64_t wg_owner_deaths(void)

@@ -19,6 +19,14 @@
  * gate last and finds others waiting therefore waits, up to
  * WG_HANDOFF_MAX_US, until one of them has had it.
  *
+ * Bulk writers (WG_BULK: ingest batches) take turns among themselves in
+ * slices of WG_BULK_SLICE_MS rather than transaction by transaction: a
+ * connection's page cache is emptied whenever another process commits
+ * (SQLite re-reads every page after a change it did not make), so two
+ * ingests alternating batch by batch started every batch cold: 891 vs 364
+ * page misses per 625-row batch, 18.2 vs 14.8 µs per order. A small writer
+ * (WG_SMALL) waiting still gets the gate after the current transaction.
+ *
  * Checkpoints: a worker's COMMIT used to run SQLite's automatic checkpoint
  * inline (write-back plus fdatasync, 5-200 ms) while its client waited. Gated
  * connections turn that off; after a commit that leaves at least
@@ -47,14 +55,26 @@ void wg_attach(unsigned slot);
 /* Master, after reaping the process of slot: forget that it was waiting. */
 void wg_slot_reset(unsigned slot);
 
+enum wg_class {
+    WG_SMALL, /* a transaction someone waits for: hand over after each one */
+    WG_BULK,  /* one of a stream of batches: hand over to bulk writers per slice */
+};
+
 /*
  * Take the gate, waiting at most timeout_ms. 0: held; -1: timed out (or a
  * nested call, a bug: errno EDEADLK). A no-op returning 0 without a gate.
  * The thread that took it must release it (a mutex); wg_unlock() from any
  * other thread aborts the process rather than leave the gate stuck.
  */
-int wg_lock(int64_t timeout_ms);
+int wg_lock(int64_t timeout_ms, enum wg_class cls);
 void wg_unlock(void);
+/*
+ * The holder, after committing a WG_BULK transaction: true when it may keep
+ * the gate for its next one (its slice is not over and no small writer
+ * waits). Keeping it is what makes a slice: a released gate goes to the
+ * woken waiter more often than not before the holder's next wg_lock().
+ */
+bool wg_keep(void);
 /* Holders that died with the gate (taken over with EOWNERDEAD). */
 uint64_t wg_owner_deaths(void);
 

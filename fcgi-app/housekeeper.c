@@ -104,7 +104,7 @@ static void checkpoint_round(struct db *db, struct ckpt_stats *cs)
      */
     bool caught_up = log == done;
     if (log >= CHECKPOINT_RESTART_FRAMES && (!caught_up || log >= 2 * CHECKPOINT_RESTART_FRAMES) &&
-        wg_lock(CHECKPOINT_GATE_WAIT_MS) == 0) {
+        wg_lock(CHECKPOINT_GATE_WAIT_MS, WG_SMALL) == 0) {
         int64_t g0 = time_mono_ns();
         int rc = db_checkpoint(db, DB_CHECKPOINT_RESTART, CHECKPOINT_READER_WAIT_MS, &log,
                                &done, &err);
