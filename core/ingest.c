@@ -730,6 +730,7 @@ static void *writer_main(void *arg)
 {
     struct pipe *p = arg;
     struct ingest *ing = p->ing;
+    pthread_setname_np(pthread_self(), "cartograph-st"); /* the store thread, in top -H and perf */
     db_bulk_begin(ing->db);
     pthread_mutex_lock(&p->mu);
     for (;;) {
