@@ -9,8 +9,9 @@
 # switches read by the workers). Every run starts from a copy of one catalog
 # database (gen_dataset --orders 0 --load, made once), starts a stack of 2
 # workers, sends the bodies of benchmarks/ingest/run.sh (which must have made
-# them: $DS/bodies-X) with C curl clients, and prints orders/s over the wall
-# time; at the end, the median per variant and the load average.
+# them, $DS/bodies-X, and its $W/client.sh) with C keep-alive curl clients as
+# run.sh does, and prints orders/s over the wall time; at the end, the median
+# per variant and the load average.
 #
 #   benchmarks/ingest/ab.sh ROUNDS X C NAME=TREE[,K=V...] NAME=TREE[,K=V...] ...
 #   env: TENANTS="t01 t02" (default: all), WORKERS=2, PERF=NAME (perf record the workers
@@ -65,7 +66,10 @@ run_one() { # spec round
     perf=$!
   fi
   local t0 t1; t0=$(date +%s.%N)
-  xargs -P "$C" -L 1 "$W/client.sh" < "$jobs" > "$VAR/lat.txt"
+  local k cpids=()
+  for k in $(seq 0 $((C - 1))); do "$W/client.sh" "$C" "$k" "$jobs" > "$VAR/lat.$k" & cpids+=($!); done
+  wait "${cpids[@]}"
+  cat "$VAR"/lat.[0-9]* > "$VAR/lat.txt"
   t1=$(date +%s.%N)
   [ -n "$perf" ] && { kill -INT "$perf"; wait "$perf" || true; }
   local ins
