@@ -65,7 +65,7 @@
     X(SBH_DB_COMMIT,            "cartograph_db_commit_duration_seconds",          "COMMIT duration") \
     X(SBH_CHECKPOINT,           "cartograph_db_checkpoint_duration_seconds",      "WAL checkpoint duration (housekeeper)") \
     X(SBH_CHECKPOINT_GATE,      "cartograph_db_checkpoint_gate_seconds",          "Writers held by a WAL restart checkpoint") \
-    X(SBH_INGEST_BATCH,         "cartograph_ingest_batch_commit_duration_seconds", "Ingest batch duration, BEGIN to COMMIT") \
+    X(SBH_INGEST_BATCH,         "cartograph_ingest_batch_commit_duration_seconds", "Ingest batch duration, write lock taken to COMMIT") \
     X(SBH_STOCK_GROUP,          "cartograph_stock_group_duration_seconds",        "Stock bulk-update commit group apply time, write lock taken to COMMIT issued") \
     /* end */
 
