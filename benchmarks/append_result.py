@@ -21,8 +21,10 @@ except StopIteration:
         lines.append("\n")
     lines += [section + "\n", "\n", text]
 else:
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    nxt = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    end = nxt
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1
-    lines[end:end] = [text] + (["\n"] if end < len(lines) else [])
+    # The section's trailing blank lines become exactly one before the next heading.
+    lines[end:nxt] = [text] + (["\n"] if nxt < len(lines) else [])
 open(path, "w").write("".join(lines))

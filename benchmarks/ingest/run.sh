@@ -38,6 +38,9 @@ cleanup() {
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+
 # 1. The dataset files (kept between runs of the same preset).
 DS=$W/ds-$PRESET
 if [ ! -f "$DS/manifest.json" ]; then
@@ -162,7 +165,7 @@ echo "$HDR"; cat "$RESULTS"
   echo
   echo "## Bulk ingest ($PRESET: $TOTAL orders, $((BYTES / 1048576)) MiB NDJSON, lighttpd, $WORKERS workers)"
   echo
-  echo "- $(date -u +%Y-%m-%dT%H:%MZ) \`benchmarks/ingest/run.sh $PRESET\` at $(git rev-parse --short HEAD); direct load (gen_dataset --load): $DIRECT orders/s"
+  echo "- $(date -u +%Y-%m-%dT%H:%MZ) \`benchmarks/ingest/run.sh $PRESET\` at $(git rev-parse --short HEAD) ($(nproc) cores, $CPU; load average $LOAD0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end); direct load (gen_dataset --load): $DIRECT orders/s"
   echo
   echo "$HDR"
   cat "$RESULTS"
