@@ -8,12 +8,13 @@
 # streams it to the worker) into a stack of 2 workers. Prints the status, the
 # orders inserted, wall time and orders/s, and the worker's peak RSS growth
 # over its RSS before the request (VmHWM - VmRSS) with the anonymous part
-# (RssAnon, sampled every 200 ms); appends the line to docs/benchmarks.md.
+# (RssAnon, sampled every 100 ms); appends the line to docs/benchmarks.md.
 #
 #   benchmarks/ingest/big_body.sh [ORDERS=2900000]
 #   env: NO_DOC=1 (do not append), KEEP=1 (keep the body file and the database)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source benchmarks/ingest/rss.sh
 BUILD=${BUILD:-build}
 ORDERS=${1:-2900000}
 WORKERS=2
@@ -22,16 +23,14 @@ GEN=$PWD/$BUILD/gen_dataset
 W=${BENCH_DIR:-/tmp/cartograph-bench-ingest}
 VAR=$W/big-run
 BODY=$W/big-$ORDERS.ndjson
-SAMPLER=""
 cleanup() {
-  [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null || true
+  rss_stop
   scripts/stack.sh stop "$VAR" >/dev/null 2>&1 || true
   [ "${KEEP:-0}" = 1 ] || rm -rf "$VAR" "$BODY"
 }
 trap cleanup EXIT
 mkdir -p "$W"
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 
@@ -54,25 +53,16 @@ scripts/stack.sh start "$VAR" "$P" "$WORKERS" lighttpd >/dev/null
 KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tenants"][0]["api_key"])' "$VAR/keys.json")
 curl -fsS -o /dev/null "http://127.0.0.1:$P/api/v1/health"
 pids=$(pgrep -P "$(cat "$VAR/run/master.pid")" | tr '\n' ' ')
-declare -A base=() anon0=()
-for p in $pids; do base[$p]=$(rss_kb "$p" VmRSS); anon0[$p]=$(rss_kb "$p" RssAnon); done
-(while :; do for p in $pids; do echo "$p $(rss_kb "$p" RssAnon)"; done; sleep 0.2; done) > "$VAR/anon.txt" &
-SAMPLER=$!
+rss_begin "$VAR/anon.txt" $pids
 
 t0=$(date +%s.%N)
+# No trailing / on the URL: with -T, curl would append the file's name.
 status=$(curl -sS -o "$VAR/out.json" -w '%{http_code}' -X POST -T "$BODY" \
   -H "Authorization: Bearer $KEY" -H 'Content-Type: application/x-ndjson' \
-  --max-time 3600 "http://127.0.0.1:$P/api/v1/ingest/orders") # no trailing /: -T would append the file name || status=000
+  --max-time 3600 "http://127.0.0.1:$P/api/v1/ingest/orders") || status=000
 t1=$(date +%s.%N)
-kill "$SAMPLER"; SAMPLER=""
-
-peak=0; peak_anon=0
-for p in $pids; do
-  g=$(( $(rss_kb "$p" VmHWM) - ${base[$p]} )); [ $g -gt $peak ] && peak=$g
-  a=$(awk -v p="$p" '$1 == p {print $2}' "$VAR/anon.txt" | sort -n | tail -1)
-  ga=$(( ${a:-0} - ${anon0[$p]} )); [ $ga -gt $peak_anon ] && peak_anon=$ga
-done
-summary=$(python3 - "$VAR/out.json" "$status" "$t0" "$t1" "$peak" "$peak_anon" "$BYTES" <<'PY'
+rss_end
+summary=$(python3 - "$VAR/out.json" "$status" "$t0" "$t1" "$RSS_PEAK_KB" "$RSS_ANON_KB" "$BYTES" <<'PY'
 import json, sys
 out, status, t0, t1, peak, anon, size = sys.argv[1:]
 try:

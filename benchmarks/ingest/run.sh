@@ -19,6 +19,7 @@
 #   env: XS="1 10 100" CLIENTS="1 2" KEEP=1 (keep databases) NO_DOC=1 (do not append)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source benchmarks/ingest/rss.sh
 ROOT=$PWD
 BUILD=${BUILD:-build}
 PRESET=${1:-medium}
@@ -32,7 +33,7 @@ mkdir -p "$W"
 VAR=""
 cleanup() {
   [ -n "$VAR" ] && scripts/stack.sh stop "$VAR" >/dev/null 2>&1 || true
-  [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null || true
+  rss_stop
   [ "${KEEP:-0}" = 1 ] || rm -rf "$W"/run-* "$W"/direct
 }
 trap cleanup EXIT
@@ -89,7 +90,6 @@ exec curl -K "$3.curlrc.$2"
 SH
 chmod +x "$W/client.sh"
 
-rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # 4. The endpoint, per X and client count.
 RESULTS=$W/results.txt; : > "$RESULTS"
@@ -102,11 +102,7 @@ for x in $XS; do
       --progress none >/dev/null
     curl -fsS -o /dev/null "http://127.0.0.1:$P/api/v1/health"
     pids=$(pgrep -P "$(cat "$VAR/run/master.pid")" | tr '\n' ' ')
-    declare -A base=() anon0=()
-    for p in $pids; do base[$p]=$(rss_kb "$p" VmRSS); anon0[$p]=$(rss_kb "$p" RssAnon); done
-    # RssAnon peak sampler (VmHWM covers the total).
-    (while :; do for p in $pids; do echo "$p $(rss_kb "$p" RssAnon)"; done; sleep 0.1; done) > "$VAR/anon.txt" &
-    SAMPLER=$!
+    rss_begin "$VAR/anon.txt" $pids
     jobs=$VAR/jobs.txt; : > "$jobs"
     for f in "$DS/bodies-$x"/t*-[0-9][0-9][0-9]; do
       t=$(basename "$f" | cut -d- -f1)
@@ -121,13 +117,7 @@ for x in $XS; do
     wait "${cpids[@]}" # not the RSS sampler
     cat "$VAR"/lat.[0-9]* > "$VAR/lat.txt"
     t1=$(date +%s.%N)
-    kill "$SAMPLER"; SAMPLER=""
-    peak=0; peak_anon=0
-    for p in $pids; do
-      g=$(( $(rss_kb "$p" VmHWM) - ${base[$p]} )); [ $g -gt $peak ] && peak=$g
-      a=$(awk -v p="$p" '$1 == p {print $2}' "$VAR/anon.txt" | sort -n | tail -1)
-      ga=$(( ${a:-0} - ${anon0[$p]} )); [ $ga -gt $peak_anon ] && peak_anon=$ga
-    done
+    rss_end
     inserted=$(cat "$DS/bodies-$x"/*.out."$x-$c" | python3 -c '
 import json, sys
 n = f = 0
@@ -135,7 +125,7 @@ for line in sys.stdin.read().replace("}{", "}\n{").splitlines():
     d = json.loads(line); n += d.get("rows_inserted", 0); f += d.get("rows_failed", 0)
 print(n, f)')
     [ "${KEEP:-0}" = 1 ] || rm -f "$DS/bodies-$x"/*."$x-$c"
-    python3 - "$VAR/lat.txt" "$t0" "$t1" "$x" "$c" "$inserted" "$TOTAL" "$DIRECT" "$peak" "$peak_anon" \
+    python3 - "$VAR/lat.txt" "$t0" "$t1" "$x" "$c" "$inserted" "$TOTAL" "$DIRECT" "$RSS_PEAK_KB" "$RSS_ANON_KB" \
       >> "$RESULTS" <<'PY'
 import sys
 lat, t0, t1, x, c, ins, total, direct, peak, anon = sys.argv[1:]
