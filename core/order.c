@@ -10,7 +10,9 @@
  * malloc; while one line is parsed its allocator is switched (through
  * json_set_alloc_funcs) to a bump arena that is simply rewound for the next
  * line, and switched back before returning, so no other jansson user in the
- * worker ever sees it (workers are single-threaded). Measured with
+ * worker ever sees it: the switch is process-wide, and the only other thread
+ * a worker runs, an ingest's store thread (ingest.c), never calls jansson.
+ * Measured with
  * benchmarks/bench_ingest_store.c --mode parse: 8.2 -> 7.2 µs per line
  * (+14% lines/s). Nodes past the arena (a huge line) fall back to malloc.
  * Money never passes through a double unless the
