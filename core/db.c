@@ -10,6 +10,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,8 +141,25 @@ static int wal_on(struct db *db, struct error *err)
     }
 }
 
+/*
+ * Process-wide SQLite settings, made before SQLite initialises (the first
+ * open, or the VFS registration just before it). Memory statistics off: with
+ * them on, every allocation and free inside SQLite takes a global mutex and
+ * updates counters for sqlite3_memory_used(), which nothing here reads. Off:
+ * 81.7k vs 75.4k orders/s end to end (1 request per tenant, 1 client, medians
+ * of 5 alternated rounds) and 73.0k vs 68.5k for gen_dataset --load (3
+ * rounds). If SQLite was initialised already (a caller used it before
+ * db_open), the call fails and the default stays: a cost, not an error.
+ */
+static void sqlite_global_config(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int db_open(const char *path, int flags, struct db **out, struct error *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_global_config);
     struct db *db = xcalloc(1, sizeof(*db));
     char pragmas[512];
     int oflags = (flags & DB_OPEN_READONLY) ? SQLITE_OPEN_READONLY
