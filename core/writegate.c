@@ -111,6 +111,17 @@ void wg_slot_reset(unsigned slot)
     }
 }
 
+static bool slice_over(void)
+{
+    return time_mono_ns() - slice_start_ns >= (int64_t)WG_BULK_SLICE_MS * 1000000;
+}
+
+/* Processes other than this one waiting as WG_SMALL. */
+static uint64_t small_waiters(void)
+{
+    return atomic_load(&wg->waiting) & ~atomic_load(&wg->bulk) & ~my_bit;
+}
+
 /*
  * If the caller held the gate last and others are queued, let one of them
  * in first: always when the caller is a small writer or a small writer
@@ -122,12 +133,9 @@ static bool owes_a_turn(int32_t me, enum wg_class cls)
 {
     if (atomic_load(&wg->last_pid) != me)
         return false;
-    uint64_t others = atomic_load(&wg->waiting) & ~my_bit;
-    if (!others)
+    if (!(atomic_load(&wg->waiting) & ~my_bit))
         return false;
-    if (cls == WG_SMALL || (others & ~atomic_load(&wg->bulk)))
-        return true;
-    return time_mono_ns() - slice_start_ns >= (int64_t)WG_BULK_SLICE_MS * 1000000;
+    return cls == WG_SMALL || small_waiters() || slice_over();
 }
 
 static void hand_over(int32_t me, enum wg_class cls)
@@ -195,9 +203,7 @@ void wg_unlock(void)
 
 bool wg_keep(void)
 {
-    if (!wg || time_mono_ns() - slice_start_ns >= (int64_t)WG_BULK_SLICE_MS * 1000000)
-        return false;
-    return !(atomic_load(&wg->waiting) & ~atomic_load(&wg->bulk) & ~my_bit);
+    return wg && !slice_over() && !small_waiters();
 }
 
 uint64_t wg_owner_deaths(void)

@@ -103,14 +103,14 @@ with open(tmp + "/lat", "w") as f:
 big.wait()
 PY
 n=$(wc -l < "$TMP/lat")
-p99=$(python3 - "$TMP/lat" <<'PY'
+stats=$(python3 - "$TMP/lat" <<'PY'
 import sys
 v = sorted(float(l.split()[1]) for l in open(sys.argv[1]) if l.startswith("201"))
 q = lambda p: 1000 * v[min(len(v) - 1, int(p * len(v)))]
 print("%.1f %.1f %.1f" % (q(0.5), q(0.99), 1000 * v[-1]) if v else "nan nan nan")
 PY
 )
-read -r p50 p99 pmax <<< "$p99"
+read -r p50 p99 pmax <<< "$stats"
 bad=$(grep -vc '^201' "$TMP/lat")
 echo "  ($n key writes during the ingest: p50 $p50 ms, p99 $p99 ms, max $pmax ms)"
 [ "$n" -ge 100 ] && [ "$bad" = 0 ] && ok "single-row writes all succeeded ($n)" || fail "small writes" "$n writes, $bad failed"
